@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * The message catalogue: every routing key and its payload schema, declared once.
+ * Events are facts that happened; commands are work to do later. Both travel on the one
+ * topic exchange inside the envelope `{id, type, version, occurredAt, correlationId, payload}`.
+ */
+export const EVENTS_EXCHANGE = 'ragmesh.events';
+
+const isoDate = z.string().datetime({ offset: true });
+
+export const conversationTurnCompleted = z.object({
+  conversationId: z.string().uuid(),
+  turnIndex: z.number().int().nonnegative(),
+  question: z.string(),
+  answer: z.string(),
+  model: z.string(),
+  referenceChunkIds: z.array(z.string()),
+  completedAt: isoDate,
+});
+
+export const conversationSummarized = z.object({
+  conversationId: z.string().uuid(),
+  upToTurnIndex: z.number().int().nonnegative(),
+  summary: z.string().min(1),
+  model: z.string(),
+});
+
+export const documentIngested = z.object({
+  documentId: z.string().min(1),
+  title: z.string(),
+  chunkCount: z.number().int().nonnegative(),
+  replaced: z.boolean(),
+  collection: z.string(),
+});
+
+export const documentDeleted = z.object({
+  documentId: z.string().min(1),
+});
+
+export const feedbackRequested = z.object({
+  jobId: z.string().uuid(),
+  memberId: z.string().min(1),
+  callbackUrl: z.string().url(),
+  prompt: z.string().min(1),
+});
+
+export const MessageCatalogue = {
+  'conversation.turn.completed': { kind: 'event', version: 1, schema: conversationTurnCompleted },
+  'conversation.summarized': { kind: 'event', version: 1, schema: conversationSummarized },
+  'document.ingested': { kind: 'event', version: 1, schema: documentIngested },
+  'document.deleted': { kind: 'event', version: 1, schema: documentDeleted },
+  'feedback.requested': { kind: 'command', version: 1, schema: feedbackRequested },
+} as const;
+
+export type MessageType = keyof typeof MessageCatalogue;
+export type MessagePayload<T extends MessageType> = z.infer<(typeof MessageCatalogue)[T]['schema']>;
+
+export const isMessageType = (value: string): value is MessageType => value in MessageCatalogue;
+
+export interface Envelope<P = unknown> {
+  id: string;
+  type: string;
+  version: number;
+  occurredAt: string;
+  correlationId?: string;
+  payload: P;
+}
+
+export const envelopeSchema = z.object({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  version: z.number().int().positive(),
+  occurredAt: isoDate,
+  correlationId: z.string().optional(),
+  payload: z.unknown(),
+});
