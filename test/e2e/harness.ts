@@ -1,0 +1,180 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+/**
+ * Starts the six services as separate processes from dist/, on ports of their own and with a
+ * database and a RabbitMQ vhost of their own, so a running `npm start` mesh is not disturbed.
+ */
+export const ROOT = join(__dirname, '..', '..');
+const LOG_DIR = join(ROOT, '.run', 'e2e-logs');
+
+export const E2E_PORTS = {
+  gateway: 3300,
+  retrievalGrpc: 50151,
+  generationGrpc: 50152,
+  registryGrpc: 50153,
+  registryHttp: 3301,
+  retrievalOps: 9201,
+  generationOps: 9202,
+  registryOps: 9203,
+  feedbackOps: 9204,
+  summarizerOps: 9205,
+} as const;
+
+const PG_ADMIN_URL = process.env.E2E_PG_ADMIN_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
+export const E2E_DATABASE = 'ragmesh_e2e';
+export const E2E_VHOST = 'ragmesh_e2e';
+
+export interface ServiceSpec {
+  name: string;
+  env: Record<string, string>;
+  readyUrl: string;
+  logFile: string;
+}
+
+export interface RunningMesh {
+  services: ServiceSpec[];
+  gatewayUrl: string;
+  amqpUrl: string;
+  databaseUrl: string;
+  logOf(name: string): string;
+  stop(): Promise<void>;
+}
+
+async function recreateDatabase(): Promise<string> {
+  const admin = new Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${E2E_DATABASE} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${E2E_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${E2E_DATABASE}`;
+  return url.toString();
+}
+
+/** A vhost of our own keeps the e2e queues apart; without rabbitmqctl we share the default one. */
+function prepareVhost(): string {
+  const base = process.env.E2E_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672';
+  try {
+    execFileSync('rabbitmqctl', ['delete_vhost', E2E_VHOST], { stdio: 'ignore' });
+  } catch {
+    // absent: nothing to delete
+  }
+  try {
+    execFileSync('rabbitmqctl', ['add_vhost', E2E_VHOST], { stdio: 'ignore' });
+    execFileSync('rabbitmqctl', ['set_permissions', '-p', E2E_VHOST, 'guest', '.*', '.*', '.*'], { stdio: 'ignore' });
+    return `${base}/${E2E_VHOST}`;
+  } catch {
+    return base;
+  }
+}
+
+function ensureBuilt(): void {
+  if (!existsSync(join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js'))) {
+    execFileSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  }
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before ready`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}: ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not ready at ${url} after ${timeoutMs} ms: ${last}`);
+}
+
+export async function startMesh(extraEnv: Record<string, string> = {}): Promise<RunningMesh> {
+  ensureBuilt();
+  mkdirSync(LOG_DIR, { recursive: true });
+  const databaseUrl = await recreateDatabase();
+  const amqpUrl = prepareVhost();
+  const p = E2E_PORTS;
+  const common = {
+    DATABASE_URL: databaseUrl,
+    AMQP_URL: amqpUrl,
+    LOG_LEVEL: 'debug',
+    RETRIEVAL_GRPC_URL: `127.0.0.1:${p.retrievalGrpc}`,
+    GENERATION_GRPC_URL: `127.0.0.1:${p.generationGrpc}`,
+    REGISTRY_GRPC_URL: `127.0.0.1:${p.registryGrpc}`,
+    ...extraEnv,
+  };
+  const services: ServiceSpec[] = [
+    { name: 'model-registry', env: { REGISTRY_GRPC_PORT: `${p.registryGrpc}`, REGISTRY_HTTP_PORT: `${p.registryHttp}`, OPS_PORT: `${p.registryOps}` }, readyUrl: `http://127.0.0.1:${p.registryOps}/health/ready`, logFile: '' },
+    { name: 'retrieval', env: { RETRIEVAL_GRPC_PORT: `${p.retrievalGrpc}`, OPS_PORT: `${p.retrievalOps}` }, readyUrl: `http://127.0.0.1:${p.retrievalOps}/health/ready`, logFile: '' },
+    { name: 'generation-proxy', env: { GENERATION_GRPC_PORT: `${p.generationGrpc}`, OPS_PORT: `${p.generationOps}` }, readyUrl: `http://127.0.0.1:${p.generationOps}/health/ready`, logFile: '' },
+    { name: 'summarizer', env: { OPS_PORT: `${p.summarizerOps}` }, readyUrl: `http://127.0.0.1:${p.summarizerOps}/health/ready`, logFile: '' },
+    { name: 'feedback-worker', env: { OPS_PORT: `${p.feedbackOps}` }, readyUrl: `http://127.0.0.1:${p.feedbackOps}/health/ready`, logFile: '' },
+    { name: 'gateway', env: { GATEWAY_PORT: `${p.gateway}` }, readyUrl: `http://127.0.0.1:${p.gateway}/health/ready`, logFile: '' },
+  ];
+  const children: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+  try {
+    for (const svc of services) {
+      svc.logFile = join(LOG_DIR, `${svc.name}.log`);
+      const log = createWriteStream(svc.logFile, { flags: 'w' });
+      const child = spawn(
+        process.execPath,
+        ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(ROOT, 'dist', 'apps', svc.name, 'src', 'main.js')],
+        { cwd: ROOT, env: { ...process.env, ...common, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      children.push(child);
+      try {
+        await waitReady(svc.readyUrl, child, 60_000);
+      } catch (err) {
+        throw new Error(`${svc.name}: ${(err as Error).message}\n--- log ---\n${readFileSync(svc.logFile, 'utf8').slice(-4000)}`);
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    services,
+    gatewayUrl: `http://127.0.0.1:${p.gateway}`,
+    amqpUrl,
+    databaseUrl,
+    logOf: (name) => readFileSync(join(LOG_DIR, `${name}.log`), 'utf8'),
+    stop,
+  };
+}
+
+export async function pollUntil<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
