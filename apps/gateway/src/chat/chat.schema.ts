@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** Policies for what a single chat request may carry. */
+export const MAX_CHAT_MESSAGES = 200;
+export const MAX_MESSAGE_CHARS = 100_000;
+export const MAX_TOP_K = 50;
+export const MAX_OUTPUT_TOKENS = 32_768;
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+
+const content = z.union([
+  z.string().max(MAX_MESSAGE_CHARS),
+  // OpenAI clients may send content as parts; only text parts can be forwarded to the proxy.
+  z.array(textPart, { invalid_type_error: 'must be a string or an array of text parts' }).min(1),
+]);
+
+const message = z.object({
+  // 'developer' is what newer OpenAI clients send for the system prompt.
+  role: z.enum(['system', 'developer', 'user', 'assistant'], {
+    errorMap: () => ({ message: "must be one of 'system', 'developer', 'user', 'assistant'" }),
+  }),
+  content,
+});
+
+export const chatRequestSchema = z
+  .object({
+    model: z.string().max(200).optional(),
+    messages: z.array(message, { required_error: 'is required' }).min(1, 'must contain at least one message').max(MAX_CHAT_MESSAGES),
+    stream: z.boolean().nullish(),
+    stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+    max_tokens: z.number().int().positive().max(MAX_OUTPUT_TOKENS).nullish(),
+    max_completion_tokens: z.number().int().positive().max(MAX_OUTPUT_TOKENS).nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    // Extensions over OpenAI's format; the official client forwards unknown body fields unchanged.
+    rag: z.boolean().default(true),
+    session_id: z.string().uuid('must be a uuid').optional(),
+    persona: z.string().max(MAX_MESSAGE_CHARS).optional(),
+    filters: z.record(z.string(), z.string()).optional(),
+    top_k: z.number().int().min(1).max(MAX_TOP_K).optional(),
+    collection: z.string().max(200).optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.messages.length > 0 && !body.messages.some((m) => m.role === 'user')) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['messages'], message: 'must contain a user message' });
+    }
+  });
+
+export type ChatRequestBody = z.infer<typeof chatRequestSchema>;

@@ -1,0 +1,12 @@
+import { Controller, Get, Header } from '@nestjs/common';
+// Imported (not read from disk) so tsc ships it next to the compiled code.
+import openapiDocument from '../../openapi.json';
+
+@Controller()
+export class OpenApiController {
+  @Get('openapi.json')
+  @Header('Cache-Control', 'no-cache')
+  document(): typeof openapiDocument {
+    return openapiDocument;
+  }
+}

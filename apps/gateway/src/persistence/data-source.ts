@@ -1,0 +1,13 @@
+import type { ServiceDataSourceOptions } from '@ragmesh/persistence';
+import type { AppConfig } from '../config';
+import { InitGateway1735689600000 } from './1735689600000-InitGateway';
+import { GATEWAY_ENTITIES, GATEWAY_SCHEMA } from './entities';
+
+export const GATEWAY_MIGRATIONS = [InitGateway1735689600000];
+
+export const dataSourceOptions = (config: Pick<AppConfig, 'DATABASE_URL'>): ServiceDataSourceOptions => ({
+  url: config.DATABASE_URL,
+  schema: GATEWAY_SCHEMA,
+  entities: GATEWAY_ENTITIES,
+  migrations: GATEWAY_MIGRATIONS,
+});

@@ -1,0 +1,173 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { generation } from '@ragmesh/contracts';
+import { splitSentences } from '@ragmesh/text';
+import { Observable } from 'rxjs';
+import { ENGINE_ROUTER, EngineRoute, EngineRouter, LOCAL_UPSTREAM, ModelNotFoundError } from '../engines/engine-router';
+import { AdmissionAbortedError, AdmissionController, AdmissionRejectedError, Release } from './admission-control';
+import { foldChunks, toChunk } from './chunk-mapping';
+import { GenerationMetrics } from './generation.metrics';
+import type { GenerateCommand, SummarizeCommand } from './generation.schemas';
+
+/** An engine failed. `afterFirstToken` matters: text already sent must never be sent again. */
+export class UpstreamFailedError extends Error {
+  override readonly name = 'UpstreamFailedError';
+  constructor(
+    readonly upstream: string,
+    readonly upstreamStatus: number | undefined,
+    readonly afterFirstToken: boolean,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller went away; nobody is listening for the result. */
+export class RequestCancelledError extends Error {
+  override readonly name = 'RequestCancelledError';
+}
+
+/** The HTTP status behind an engine error, whichever client produced it. */
+export function upstreamStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const candidate = err as { status?: unknown; statusCode?: unknown; response?: { status?: unknown } };
+  for (const value of [candidate.status, candidate.statusCode, candidate.response?.status]) {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 100 && value < 600) return value;
+  }
+  return undefined;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Keeps the first `max` sentences: an upstream LLM may ignore the instruction. */
+export function limitSentences(text: string, max: number): string {
+  return splitSentences(text).slice(0, max).join(' ');
+}
+
+export const ADMISSION_CONTROLLER = Symbol('ADMISSION_CONTROLLER');
+
+@Injectable()
+export class GenerationUseCase {
+  constructor(
+    @Inject(ENGINE_ROUTER) private readonly router: EngineRouter,
+    @Inject(ADMISSION_CONTROLLER) private readonly admission: AdmissionController,
+    private readonly metrics: GenerationMetrics,
+  ) {}
+
+  /** Cold: each subscription runs one generation; unsubscribing aborts the engine. */
+  stream(command: GenerateCommand): Observable<generation.GenerateChunk> {
+    return new Observable<generation.GenerateChunk>((subscriber) => {
+      const abort = new AbortController();
+      this.run(command, abort.signal, (chunk) => subscriber.next(chunk)).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err),
+      );
+      return () => abort.abort();
+    });
+  }
+
+  async generate(command: GenerateCommand, signal: AbortSignal): Promise<generation.GenerateResponse> {
+    const chunks: generation.GenerateChunk[] = [];
+    await this.run(command, signal, (chunk) => chunks.push(chunk));
+    return foldChunks(chunks);
+  }
+
+  async summarize(command: SummarizeCommand, signal: AbortSignal): Promise<generation.SummarizeResponse> {
+    const route = this.router.forSummary(command.model);
+    const release = await this.admit(route, signal);
+    try {
+      const summary = await route.engine.summarize({
+        previousSummary: command.previousSummary,
+        messages: command.messages,
+        maxSentences: command.maxSentences,
+        signal,
+      });
+      this.metrics.request(route.engine.name, 'ok');
+      return { summary: limitSentences(summary, command.maxSentences), model: route.model ?? route.engine.name };
+    } catch (err) {
+      throw this.failure(route, err, signal, false);
+    } finally {
+      release();
+    }
+  }
+
+  listModels(): Promise<generation.ListModelsResponse> {
+    return this.router.listModels().then((models) => ({ models }));
+  }
+
+  private async run(
+    command: GenerateCommand,
+    signal: AbortSignal,
+    emit: (chunk: generation.GenerateChunk) => void,
+  ): Promise<void> {
+    const startedAt = performance.now();
+    const route = this.route(command.model);
+    const release = await this.admit(route, signal);
+    let emittedText = false;
+    try {
+      let finished = false;
+      const events = route.engine.generate({
+        model: route.model,
+        messages: command.messages,
+        context: command.context,
+        maxTokens: command.maxTokens,
+        temperature: command.temperature,
+        persona: command.persona,
+        signal,
+      });
+      for await (const event of events) {
+        if (signal.aborted) break;
+        if (event.type === 'delta') {
+          if (event.text === '') continue;
+          if (!emittedText) this.metrics.firstToken(route.engine.name, (performance.now() - startedAt) / 1000);
+          emittedText = true;
+        } else {
+          finished = true;
+          this.metrics.usage(event.usage.promptTokens, event.usage.completionTokens);
+        }
+        emit(toChunk(event, route.upstream));
+      }
+      if (signal.aborted) throw new RequestCancelledError('generation cancelled by the caller');
+      if (!finished) {
+        throw new UpstreamFailedError(route.upstream, undefined, emittedText, 'the stream ended without a final event');
+      }
+      this.metrics.request(route.engine.name, 'ok');
+    } catch (err) {
+      throw this.failure(route, err, signal, emittedText);
+    } finally {
+      release();
+    }
+  }
+
+  private route(model: string): EngineRoute {
+    try {
+      return this.router.forGeneration(model);
+    } catch (err) {
+      if (err instanceof ModelNotFoundError) this.metrics.request('none', 'not_found');
+      throw err;
+    }
+  }
+
+  private async admit(route: EngineRoute, signal: AbortSignal): Promise<Release> {
+    try {
+      return await this.admission.acquire(signal);
+    } catch (err) {
+      if (err instanceof AdmissionRejectedError) this.metrics.request(route.engine.name, 'rejected');
+      if (err instanceof AdmissionAbortedError) this.metrics.request(route.engine.name, 'cancelled');
+      throw err;
+    }
+  }
+
+  /** Classifies a failure once, counts it, and returns the error to throw. */
+  private failure(route: EngineRoute, err: unknown, signal: AbortSignal, afterFirstToken: boolean): Error {
+    if (signal.aborted || err instanceof RequestCancelledError) {
+      this.metrics.request(route.engine.name, 'cancelled');
+      return err instanceof RequestCancelledError ? err : new RequestCancelledError('generation cancelled by the caller');
+    }
+    this.metrics.request(route.engine.name, 'error');
+    if (err instanceof UpstreamFailedError) return err;
+    const status = upstreamStatusOf(err);
+    const where = route.upstream === LOCAL_UPSTREAM ? 'local engine' : `upstream "${route.upstream}"`;
+    const http = status === undefined ? '' : ` (HTTP ${status})`;
+    return new UpstreamFailedError(route.upstream, status, afterFirstToken, `${where} failed${http}: ${messageOf(err)}`);
+  }
+}

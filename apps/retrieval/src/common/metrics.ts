@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsService } from '@ragmesh/observability';
+
+// Search is in-memory: most calls finish in milliseconds; the top buckets catch a large index.
+const SEARCH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** What the use-cases report; an abstract class so tests can pass a recording fake. */
+export abstract class RetrievalMetrics {
+  abstract documentIngested(replaced: boolean): void;
+  abstract documentDeleted(): void;
+  abstract indexSize(documents: number, chunks: number): void;
+  abstract searchCompleted(seconds: number): void;
+  abstract eventPublishFailed(type: string): void;
+}
+
+@Injectable()
+export class PrometheusRetrievalMetrics extends RetrievalMetrics {
+  private readonly ingested;
+  private readonly deleted;
+  private readonly chunks;
+  private readonly documents;
+  private readonly searchLatency;
+  private readonly publishFailures;
+
+  constructor(metrics: MetricsService) {
+    super();
+    this.ingested = metrics.counter('retrieval_documents_ingested_total', 'Documents ingested, by created or replaced', ['result']);
+    this.deleted = metrics.counter('retrieval_documents_deleted_total', 'Documents deleted');
+    this.chunks = metrics.gauge('retrieval_index_chunks', 'Chunks in the in-memory search index');
+    this.documents = metrics.gauge('retrieval_index_documents', 'Documents in the in-memory search index');
+    this.searchLatency = metrics.histogram(
+      'retrieval_search_duration_seconds',
+      'Hybrid search latency inside the service',
+      [],
+      SEARCH_LATENCY_BUCKETS,
+    );
+    this.publishFailures = metrics.counter(
+      'retrieval_event_publish_failures_total',
+      'document.* events that could not be published after the change was committed',
+      ['type'],
+    );
+  }
+
+  documentIngested(replaced: boolean): void {
+    this.ingested.inc({ result: replaced ? 'replaced' : 'created' });
+  }
+
+  documentDeleted(): void {
+    this.deleted.inc();
+  }
+
+  indexSize(documents: number, chunks: number): void {
+    this.documents.set(documents);
+    this.chunks.set(chunks);
+  }
+
+  searchCompleted(seconds: number): void {
+    this.searchLatency.observe(seconds);
+  }
+
+  eventPublishFailed(type: string): void {
+    this.publishFailures.inc({ type });
+  }
+}

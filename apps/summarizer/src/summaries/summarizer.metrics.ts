@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { MetricsService } from '@ragmesh/observability';
+import type { Counter, Histogram } from 'prom-client';
+
+export type SummaryOutcome = 'summarized' | 'republished' | 'duplicate' | 'covered' | 'stale' | 'rejected' | 'failed';
+
+// Summaries of a local extractive engine take milliseconds; an upstream LLM can take tens of seconds.
+const SUMMARIZE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+@Injectable()
+export class SummarizerMetrics {
+  readonly summaries: Counter<string>;
+  readonly duration: Histogram<string>;
+
+  constructor(metrics: MetricsService) {
+    this.summaries = metrics.counter('summaries_total', 'conversation.turn.completed messages handled, by outcome', ['outcome']);
+    this.duration = metrics.histogram(
+      'summarize_duration_seconds',
+      'Duration of the generation proxy Summarize call, by gRPC outcome',
+      ['outcome'],
+      SUMMARIZE_BUCKETS,
+    );
+  }
+
+  outcome(outcome: SummaryOutcome): void {
+    this.summaries.inc({ outcome });
+  }
+}

@@ -1,0 +1,18 @@
+export { Messaging, HEARTBEAT_SECONDS, RECONNECT_DELAY_SECONDS, PUBLISH_ATTEMPT_TIMEOUT_MS, CLOSE_DRAIN_TIMEOUT_MS, DEFAULT_DEAD_LETTER_LIMIT } from './messaging';
+export type { MessagingOptions, ConsumerSpec, DeadLetter } from './messaging';
+export { PermanentError, InvalidMessageError, UnroutableMessageError, PublishNackedError } from './errors';
+export {
+  DEFAULT_RETRY,
+  DEFAULT_PREFETCH,
+  ATTEMPT_HEADER,
+  DEATH_REASON_HEADER,
+  FAILED_AT_HEADER,
+  LAST_ERROR_HEADER,
+  ORIGINAL_ROUTING_KEY_HEADER,
+  REPLAYED_AT_HEADER,
+  retryQueueName,
+  deadLetterQueueName,
+  decideOnFailure,
+} from './policy';
+export type { RetryPolicy, FailureDecision } from './policy';
+export { buildEnvelope, decodeEnvelope } from './envelope';

@@ -1,0 +1,9 @@
+export {
+  createServiceDataSource,
+  openServiceDataSource,
+  postgresHealthCheck,
+  runMigrationsCli,
+  migrate,
+  migrationsTableName,
+} from './data-source';
+export type { ServiceDataSourceOptions } from './data-source';

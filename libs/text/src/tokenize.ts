@@ -1,0 +1,59 @@
+import { normalize } from './normalize';
+
+/** Hangul runs at most this long are also indexed whole (short words are the ones bigrams blur). */
+export const MAX_WHOLE_RUN_CHARS = 4;
+
+/**
+ * Common trailing particles (josa), longest first so "에서" wins over "서"-less "에".
+ * Stripping them adds a stem token: "서울의" and "서울은" both also yield "서울".
+ */
+export const KOREAN_PARTICLES: readonly string[] = [
+  '에게서', '으로서', '으로써', '에서', '으로', '에게', '까지', '부터', '처럼', '보다', '이나', '이랑',
+  '은', '는', '이', '가', '을', '를', '에', '의', '로', '와', '과', '도', '만', '랑',
+];
+
+const HANGUL_RUN = /^\p{Script=Hangul}+$/u;
+// Hangul syllables, then any other letters/marks/digits; everything else (punctuation, symbols) separates.
+const WORD = /\p{Script=Hangul}+|[\p{L}\p{M}\p{N}]+/gu;
+
+/**
+ * Korean-aware tokens for BM25.
+ * - Hangul runs → character bigrams, plus the run itself when ≤ MAX_WHOLE_RUN_CHARS,
+ *   plus the run with a trailing particle stripped (when that stem is also short).
+ *   A single-syllable run is kept as is.
+ * - Latin/digit words → lowercased words. Punctuation is dropped.
+ * Korean has no reliable word boundaries for a dictionary-free tokenizer; bigrams match
+ * across inflections and compounds, the whole-run/stem tokens reward exact word matches.
+ */
+export function tokenize(text: string): string[] {
+  const tokens: string[] = [];
+  for (const match of normalize(text).matchAll(WORD)) {
+    const word = match[0];
+    if (HANGUL_RUN.test(word)) {
+      pushHangulRun(word, tokens);
+    } else {
+      tokens.push(word);
+    }
+  }
+  return tokens;
+}
+
+function pushHangulRun(run: string, out: string[]): void {
+  const chars = Array.from(run);
+  if (chars.length === 1) {
+    out.push(run);
+    return;
+  }
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
+  if (chars.length <= MAX_WHOLE_RUN_CHARS) out.push(run);
+  const stem = stripParticle(run);
+  if (stem !== undefined && Array.from(stem).length <= MAX_WHOLE_RUN_CHARS) out.push(stem);
+}
+
+/** The run without its trailing particle, or undefined when it has none (or would become empty). */
+export function stripParticle(run: string): string | undefined {
+  for (const particle of KOREAN_PARTICLES) {
+    if (run.length > particle.length && run.endsWith(particle)) return run.slice(0, -particle.length);
+  }
+  return undefined;
+}
