@@ -10,8 +10,8 @@
 #        BOOTSTRAP_DRY_RUN=1   print the install/start commands instead of running them
 #        BOOTSTRAP_WAIT_SECONDS (120) how long to wait for a server to accept connections
 set -euo pipefail
-LOG_TAG=bootstrap
-# shellcheck source=lib/common.sh
+export LOG_TAG=bootstrap
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$RAGMESH_ROOT"
 

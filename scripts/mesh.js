@@ -19,6 +19,7 @@ const READY_TIMEOUT_MS = Number(process.env.MESH_READY_TIMEOUT_MS || 60_000);
 const READY_POLL_MS = 250;
 const STOP_GRACE_MS = 10_000;
 const LOG_TAIL_LINES = 30;
+const SUPERVISOR_PID_FILE = path.join(PID_DIR, 'mesh.pid');
 
 const env = process.env;
 const GATEWAY_PORT = env.GATEWAY_PORT || '3000';
@@ -60,12 +61,18 @@ async function probe(url) {
   }
 }
 
+// An orphan that exited stays a zombie until something reaps it; it counts as gone.
 function alive(pid) {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 
@@ -115,9 +122,11 @@ async function stopPid(name, pid) {
  * Starts the services in order and resolves when all are ready. Returns a handle whose stop()
  * stops them in reverse order; onExit(cb) reports a service that dies on its own afterwards.
  */
-async function startMesh({ services = SERVICES, extraEnv = {} } = {}) {
+async function startMesh({ services = SERVICES, extraEnv = {}, signal } = {}) {
   fs.mkdirSync(LOG_DIR, { recursive: true });
   fs.mkdirSync(PID_DIR, { recursive: true });
+  // Services whose supervisor was killed (kill -9, closed terminal) would hold the ports forever.
+  if (!supervisorAlive()) await stopLeftovers({ quiet: true });
   for (const svc of services) {
     if (!fs.existsSync(svc.main)) throw new Error(`${svc.name}: ${path.relative(ROOT, svc.main)} not found; run bash scripts/bootstrap.sh first`);
     const stale = recordedPid(svc);
@@ -126,6 +135,7 @@ async function startMesh({ services = SERVICES, extraEnv = {} } = {}) {
     if (!busy.refused) throw new Error(`port ${svc.opsPort} for ${svc.name} is already in use (${busy.detail}); is another mesh running?`);
   }
 
+  fs.writeFileSync(SUPERVISOR_PID_FILE, `${process.pid}\n`);
   const running = [];
   let stopping = false;
   let exitListener = () => {};
@@ -135,10 +145,12 @@ async function startMesh({ services = SERVICES, extraEnv = {} } = {}) {
       if (r.child.exitCode === null && r.child.signalCode === null) await stopPid(r.svc.name, r.child.pid);
       fs.rmSync(r.svc.pidFile, { force: true });
     }
+    fs.rmSync(SUPERVISOR_PID_FILE, { force: true });
   };
 
   try {
     for (const svc of services) {
+      signal?.throwIfAborted();
       const started = Date.now();
       const out = fs.openSync(svc.logFile, 'w');
       // OPS_PORT is per service, so a global one in the caller's environment must not leak in.
@@ -158,7 +170,7 @@ async function startMesh({ services = SERVICES, extraEnv = {} } = {}) {
       child.on('exit', (code, signal) => {
         if (!stopping) exitListener(svc, code, signal);
       });
-      await waitReady(svc, child);
+      await waitReady(svc, child, signal);
       say(`${svc.name.padEnd(17)} ready in ${((Date.now() - started) / 1000).toFixed(1)}s  (pid ${child.pid}, log ${path.relative(process.cwd(), svc.logFile)})`);
     }
   } catch (err) {
@@ -174,10 +186,11 @@ async function startMesh({ services = SERVICES, extraEnv = {} } = {}) {
   };
 }
 
-async function waitReady(svc, child) {
+async function waitReady(svc, child, signal) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let last = '';
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${svc.name} exited (${child.exitCode ?? child.signalCode}) before it was ready; last lines of ${svc.logFile}:\n${tail(svc.logFile)}`);
     }
@@ -218,19 +231,21 @@ function banner() {
 }
 
 async function up(args) {
-  const mesh = await startMesh();
+  let mesh;
   let shuttingDown = false;
+  const starting = new AbortController();
   const shutdown = async (reason, code) => {
     if (shuttingDown) return;
     shuttingDown = true;
+    // Still starting: startMesh stops what it started and rejects, which ends the process.
+    if (!mesh) return starting.abort(new Error(`${reason} during start-up; stopped the services started so far`));
     say(`${reason}: stopping the services`);
     await mesh.stop();
     say('stopped. PostgreSQL and RabbitMQ were left running.');
     process.exit(code);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT', 0));
-  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-  process.on('SIGHUP', () => void shutdown('SIGHUP', 0));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => void shutdown(sig, 0));
+  mesh = await startMesh({ signal: starting.signal });
   mesh.onExit((svc, code, signal) => {
     console.error(`[mesh] ${svc.name} exited (${code ?? signal}); last lines of its log:\n${tail(svc.logFile)}`);
     void shutdown(`${svc.name} died`, 1);
@@ -250,18 +265,27 @@ async function up(args) {
   setInterval(() => {}, 1 << 30);
 }
 
-async function stopLeftovers() {
+function supervisorAlive() {
+  try {
+    const pid = Number(fs.readFileSync(SUPERVISOR_PID_FILE, 'utf8').trim());
+    return pid !== process.pid && alive(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('mesh.js');
+  } catch {
+    return false;
+  }
+}
+
+async function stopLeftovers({ quiet = false } = {}) {
   let any = false;
   for (const svc of [...SERVICES].reverse()) {
     const pid = recordedPid(svc);
     if (pid) {
       any = true;
-      say(`stopping ${svc.name} (pid ${pid})`);
+      say(`stopping ${svc.name} (pid ${pid}) left from an earlier run`);
       await stopPid(svc.name, pid);
     }
     fs.rmSync(svc.pidFile, { force: true });
   }
-  if (!any) say('no services from an earlier run are running');
+  if (!any && !quiet) say('no services from an earlier run are running');
 }
 
 async function status() {
@@ -278,7 +302,7 @@ module.exports = { startMesh, SERVICES };
 
 if (require.main === module) {
   const [cmd = 'up', ...args] = process.argv.slice(2);
-  const run = { up: () => up(args), stop: stopLeftovers, status: async () => process.exit(await status()) }[cmd];
+  const run = { up: () => up(args), stop: () => stopLeftovers(), status: async () => process.exit(await status()) }[cmd];
   if (!run) {
     console.error('usage: node scripts/mesh.js up [--demo] | stop | status');
     process.exit(2);

@@ -3,10 +3,10 @@
 # stops at the first failure: generated code, types, lint, unit, integration, end-to-end.
 # Ends with one summary line of the form "Tests: N passed, N failed[, N skipped]".
 set -uo pipefail
-LOG_TAG=test
-# shellcheck source=lib/common.sh
+export LOG_TAG="test"
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
-cd "$RAGMESH_ROOT"
+cd "$RAGMESH_ROOT" || exit 1
 
 REPORT_DIR=.run/test-reports
 mkdir -p "$REPORT_DIR"
@@ -25,7 +25,9 @@ summary() {
   node -e '
     const fs = require("node:fs"), dir = process.argv[1];
     let passed = 0, failed = 0, skipped = 0;
-    for (const f of fs.readdirSync(dir).filter((f) => /^jest-.*\.json$/.test(f))) {
+    const reports = fs.readdirSync(dir).filter((f) => /^jest-.*\.json$/.test(f));
+    if (reports.length === 0) { console.log("no test suite ran"); process.exit(0); }
+    for (const f of reports) {
       const r = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
       passed += r.numPassedTests; failed += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0);
       skipped += r.numPendingTests + (r.numTodoTests || 0);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the bootstrap/start/test scripts (sourced, not executed).
 
 RAGMESH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

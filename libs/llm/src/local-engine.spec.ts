@@ -7,7 +7,7 @@ import {
   type ContextChunk,
   type GenerateEvent,
   type GenerateInput,
-} from '@ragmesh/llm';
+} from './index';
 
 const context: ContextChunk[] = [
   { chunkId: 'c1', title: '날씨', text: '서울은 오늘 맑다. 바람이 조금 분다.', score: 0.9 },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Bm25Index, tokenize } from '@ragmesh/text';
+import { Bm25Index, tokenize } from './index';
 
 interface Fixtures {
   docs: { id: string; text: string }[];

@@ -1,4 +1,4 @@
-import { chunkText, countTokens } from '@ragmesh/text';
+import { chunkText, countTokens } from './index';
 
 const sentence = (i: number) => `문장 ${i}번은 청크 테스트를 위한 예시입니다.`;
 

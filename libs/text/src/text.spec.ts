@@ -1,4 +1,4 @@
-import { countTokens, normalize, splitSentences, stripParticle, tokenize } from '@ragmesh/text';
+import { countTokens, normalize, splitSentences, stripParticle, tokenize } from './index';
 
 describe('normalize', () => {
   it('composes decomposed Hangul, collapses whitespace and lowercases latin', () => {

@@ -20,6 +20,7 @@ export interface FakeOpenAiOptions {
   reply?: (messages: FakeMessage[]) => string;
 }
 
+/** Counts chat completions only (health checks and scrapes would blur what tests assert). */
 export interface FakeOpenAiStats {
   requests: number;
   aborted: number;
@@ -247,11 +248,13 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
   };
 
   const server = createServer((req, res) => {
-    stats.requests++;
-    stats.active++;
-    res.on('close', () => {
-      stats.active--;
-    });
+    if (req.url?.startsWith('/v1/chat/completions')) {
+      stats.requests++;
+      stats.active++;
+      res.on('close', () => {
+        stats.active--;
+      });
+    }
     route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);

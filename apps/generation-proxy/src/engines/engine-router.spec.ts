@@ -4,7 +4,6 @@ import { DEFAULT_UPSTREAM, LOCAL_UPSTREAM, ModelNotFoundError, StaticEngineRoute
 function fakeEngine(name: string, models: () => Promise<string[]> = () => Promise.resolve([])): ChatEngine {
   return {
     name,
-    // eslint-disable-next-line require-yield
     async *generate(): AsyncIterable<GenerateEvent> {
       return;
     },

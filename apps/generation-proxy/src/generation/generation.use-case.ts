@@ -43,6 +43,31 @@ export function limitSentences(text: string, max: number): string {
   return splitSentences(text).slice(0, max).join(' ');
 }
 
+/**
+ * Iterates until the signal aborts, even if the engine ignores the signal: a cancelled
+ * request must give its admission slot back at once.
+ */
+export async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new RequestCancelledError('generation cancelled by the caller'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    for (;;) {
+      const result = await Promise.race([iterator.next(), aborted]);
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
 export const ADMISSION_CONTROLLER = Symbol('ADMISSION_CONTROLLER');
 
 @Injectable()
@@ -114,8 +139,7 @@ export class GenerationUseCase {
         persona: command.persona,
         signal,
       });
-      for await (const event of events) {
-        if (signal.aborted) break;
+      for await (const event of untilAborted(events, signal)) {
         if (event.type === 'delta') {
           if (event.text === '') continue;
           if (!emittedText) this.metrics.firstToken(route.engine.name, (performance.now() - startedAt) / 1000);
@@ -126,7 +150,6 @@ export class GenerationUseCase {
         }
         emit(toChunk(event, route.upstream));
       }
-      if (signal.aborted) throw new RequestCancelledError('generation cancelled by the caller');
       if (!finished) {
         throw new UpstreamFailedError(route.upstream, undefined, emittedText, 'the stream ended without a final event');
       }

@@ -1,7 +1,10 @@
+import { Injectable } from '@nestjs/common';
+
 /**
  * Serialises async work per key inside this process. Two ingests of the same document
  * must update the in-memory index in commit order, or the older content could win.
  */
+@Injectable()
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 

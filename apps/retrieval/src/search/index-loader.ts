@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Embedder } from '../common/embedder';
 import { RetrievalMetrics } from '../common/metrics';
 import { type ChunkWithDocument, indexedText } from '../documents/document.model';
@@ -8,9 +8,12 @@ import { SearchIndex } from './search-index';
 // Bounded pages keep start-up memory flat however large the table grows.
 export const INDEX_LOAD_PAGE_SIZE = 1_000;
 
-/** Builds this replica's in-memory index from PostgreSQL before the gRPC port opens. */
+/**
+ * Builds this replica's in-memory index from PostgreSQL; the bootstrap calls it before the
+ * gRPC port opens (not a lifecycle hook: Nest microservices run onModuleInit twice).
+ */
 @Injectable()
-export class IndexLoader implements OnModuleInit {
+export class IndexLoader {
   private readonly logger = new Logger(IndexLoader.name);
 
   constructor(
@@ -19,10 +22,6 @@ export class IndexLoader implements OnModuleInit {
     private readonly embedder: Embedder,
     private readonly metrics: RetrievalMetrics,
   ) {}
-
-  async onModuleInit(): Promise<void> {
-    await this.load();
-  }
 
   async load(): Promise<void> {
     const started = Date.now();

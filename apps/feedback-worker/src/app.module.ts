@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { RetryPolicy } from '@ragmesh/messaging';
+import { ObservabilityModule } from '@ragmesh/observability';
+import { APP_CONFIG, type AppConfig, SERVICE_NAME } from './config';
+import { GrpcClientsModule } from './grpc/grpc-clients.module';
+import { MessagingModule } from './messaging/messaging.module';
+import { DatabaseModule } from './persistence/database.module';
+import { FeedbackModule } from './feedback/feedback.module';
+
+export interface AppModuleOptions {
+  /** Tests shorten the retry delays; production uses the messaging default. */
+  retry?: RetryPolicy;
+}
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig, opts: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ObservabilityModule.forRoot({ service: SERVICE_NAME, level: config.LOG_LEVEL }),
+        DatabaseModule.register(config),
+        MessagingModule.register(config),
+        GrpcClientsModule.register(config),
+        FeedbackModule.register(config, opts.retry),
+      ],
+      providers: [{ provide: APP_CONFIG, useValue: config }],
+    };
+  }
+}

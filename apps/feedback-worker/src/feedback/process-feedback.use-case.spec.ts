@@ -1,0 +1,187 @@
+import { status } from '@grpc/grpc-js';
+import { PermanentError } from '@ragmesh/messaging';
+import { MetricsService } from '@ragmesh/observability';
+import { Registry } from 'prom-client';
+import { GenerationRepository, type GenerateRequest, type GenerateResponse } from '../grpc/generation.repository';
+import type { JobStatus } from '../persistence/entities';
+import { type CallbackBody, CallbackClient } from './callback.client';
+import { FeedbackMetrics } from './feedback.metrics';
+import { type JobRecord, JobsRepository, type LockResult } from './jobs.repository';
+import { JobBusyError, ProcessFeedbackUseCase, type ProcessFeedbackCommand } from './process-feedback.use-case';
+
+class InMemoryJobs extends JobsRepository {
+  readonly jobs = new Map<string, JobRecord>();
+  readonly processed = new Set<string>();
+  readonly locked = new Set<string>();
+
+  async isProcessed(envelopeId: string): Promise<boolean> {
+    return this.processed.has(envelopeId);
+  }
+  async find(jobId: string): Promise<JobRecord | null> {
+    return this.jobs.get(jobId) ?? null;
+  }
+  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean }> {
+    const existing = this.jobs.get(job.id);
+    this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts: (existing?.attempts ?? 0) + 1 });
+    return { created: !existing };
+  }
+  async succeed(jobId: string, content: string, envelopeId: string): Promise<void> {
+    this.update(jobId, { status: 'succeeded', content, lastError: null });
+    this.processed.add(envelopeId);
+  }
+  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<void> {
+    this.update(jobId, { status, lastError: error });
+  }
+  async withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>> {
+    if (this.locked.has(jobId)) return { acquired: false };
+    this.locked.add(jobId);
+    try {
+      return { acquired: true, value: await work() };
+    } finally {
+      this.locked.delete(jobId);
+    }
+  }
+  private update(jobId: string, patch: Partial<JobRecord>): void {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    this.jobs.set(jobId, { ...job, ...patch });
+  }
+}
+
+class FakeGeneration extends GenerationRepository {
+  readonly requests: GenerateRequest[] = [];
+  reply: GenerateResponse | Error = { model: 'fake', text: 'Great progress this week.', finishReason: 'stop', upstream: 'fake' };
+  async generate(request: GenerateRequest): Promise<GenerateResponse> {
+    this.requests.push(request);
+    if (this.reply instanceof Error) throw this.reply;
+    return this.reply;
+  }
+}
+
+class FakeCallbacks extends CallbackClient {
+  readonly calls: { url: string; deliveryId: string; body: CallbackBody }[] = [];
+  answer: number | Error = 200;
+  async deliver(url: string, deliveryId: string, body: CallbackBody): Promise<{ status: number }> {
+    this.calls.push({ url, deliveryId, body });
+    if (this.answer instanceof Error) throw this.answer;
+    return { status: this.answer };
+  }
+}
+
+const JOB = '0d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f';
+
+describe('ProcessFeedbackUseCase', () => {
+  let jobs: InMemoryJobs;
+  let generation: FakeGeneration;
+  let callbacks: FakeCallbacks;
+  let registry: Registry;
+  let useCase: ProcessFeedbackUseCase;
+
+  const command = (overrides: Partial<ProcessFeedbackCommand> = {}): ProcessFeedbackCommand => ({
+    envelopeId: 'env-1',
+    jobId: JOB,
+    memberId: 'member-42',
+    callbackUrl: 'https://backend.example/feedback',
+    prompt: 'Write feedback for 3 workouts this week.',
+    isLastAttempt: false,
+    ...overrides,
+  });
+
+  const transitions = async (): Promise<Partial<Record<JobStatus, number>>> => {
+    const metric = await registry.getSingleMetric('feedback_jobs_total')?.get();
+    return Object.fromEntries((metric?.values ?? []).map((v) => [v.labels.status, v.value]));
+  };
+
+  beforeEach(() => {
+    jobs = new InMemoryJobs();
+    generation = new FakeGeneration();
+    callbacks = new FakeCallbacks();
+    registry = new Registry();
+    useCase = new ProcessFeedbackUseCase(jobs, generation, callbacks, new FeedbackMetrics(new MetricsService(undefined, registry)));
+  });
+
+  it('generates from the prompt alone, delivers {memberId, content} and records success', async () => {
+    await expect(useCase.execute(command())).resolves.toBe('succeeded');
+
+    expect(generation.requests).toHaveLength(1);
+    expect(generation.requests[0].messages).toEqual([{ role: 'user', content: 'Write feedback for 3 workouts this week.' }]);
+    expect(generation.requests[0].context).toEqual([]);
+    expect(callbacks.calls).toEqual([
+      { url: 'https://backend.example/feedback', deliveryId: JOB, body: { memberId: 'member-42', content: 'Great progress this week.' } },
+    ]);
+    expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'succeeded', attempts: 1, content: 'Great progress this week.' });
+    expect(jobs.processed.has('env-1')).toBe(true);
+    expect(await transitions()).toEqual({ queued: 1, running: 1, succeeded: 1 });
+  });
+
+  it('never delivers a succeeded job twice, even under another envelope id', async () => {
+    await useCase.execute(command());
+    await expect(useCase.execute(command())).resolves.toBe('duplicate');
+    await expect(useCase.execute(command({ envelopeId: 'env-2' }))).resolves.toBe('duplicate');
+
+    expect(callbacks.calls).toHaveLength(1);
+    expect(generation.requests).toHaveLength(1);
+  });
+
+  it('refuses to run while another delivery of the job holds its lock', async () => {
+    jobs.locked.add(JOB);
+    await expect(useCase.execute(command())).rejects.toBeInstanceOf(JobBusyError);
+    expect(callbacks.calls).toHaveLength(0);
+  });
+
+  it('marks the job dead with a PermanentError when the callback answers 4xx', async () => {
+    callbacks.answer = 400;
+
+    const failure = useCase.execute(command());
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow('callback refused with HTTP 400');
+    expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'dead', lastError: 'callback refused with HTTP 400' });
+    expect(await transitions()).toEqual({ queued: 1, running: 1, dead: 1 });
+  });
+
+  it.each<[string, number | Error]>([
+    ['a 5xx', 503],
+    ['a 429', 429],
+    ['a network error', new Error('connect ECONNREFUSED 10.0.0.1:443')],
+  ])('retries after %s: job failed, error not permanent', async (_name, answer) => {
+    callbacks.answer = answer;
+
+    const failure = useCase.execute(command());
+    await expect(failure).rejects.toThrow();
+    await expect(failure).rejects.not.toBeInstanceOf(PermanentError);
+    expect(jobs.jobs.get(JOB)?.status).toBe('failed');
+    expect(jobs.processed.size).toBe(0);
+  });
+
+  it('marks the job dead when the last attempt fails, and succeeds on a retry before that', async () => {
+    callbacks.answer = 500;
+    await expect(useCase.execute(command())).rejects.toThrow('callback answered HTTP 500');
+    callbacks.answer = 200;
+    await expect(useCase.execute(command())).resolves.toBe('succeeded');
+    expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'succeeded', attempts: 2 });
+
+    callbacks.answer = 502;
+    await expect(useCase.execute(command({ envelopeId: 'env-other', jobId: '9d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f', isLastAttempt: true }))).rejects.toThrow();
+    expect(jobs.jobs.get('9d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f')?.status).toBe('dead');
+    expect(await transitions()).toEqual({ queued: 2, running: 3, failed: 1, succeeded: 1, dead: 1 });
+  });
+
+  it('dead-letters on INVALID_ARGUMENT from generation and retries on UNAVAILABLE, without calling back', async () => {
+    generation.reply = Object.assign(new Error('bad'), { code: status.INVALID_ARGUMENT, details: 'messages[0].content: too long' });
+    await expect(useCase.execute(command())).rejects.toBeInstanceOf(PermanentError);
+    expect(jobs.jobs.get(JOB)?.status).toBe('dead');
+
+    generation.reply = Object.assign(new Error('down'), { code: status.UNAVAILABLE, details: 'no upstream' });
+    const failure = useCase.execute(command({ envelopeId: 'env-2' }));
+    await expect(failure).rejects.toThrow('generation Generate failed with UNAVAILABLE: no upstream');
+    await expect(failure).rejects.not.toBeInstanceOf(PermanentError);
+    expect(jobs.jobs.get(JOB)?.status).toBe('failed');
+    expect(callbacks.calls).toHaveLength(0);
+  });
+
+  it('retries instead of delivering empty feedback', async () => {
+    generation.reply = { model: 'fake', text: '  ', finishReason: 'stop', upstream: 'fake' };
+    await expect(useCase.execute(command())).rejects.toThrow('returned no text');
+    expect(callbacks.calls).toHaveLength(0);
+  });
+});

@@ -1,0 +1,48 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Envelope, MessagePayload } from '@ragmesh/contracts';
+import type { Messaging, RetryPolicy } from '@ragmesh/messaging';
+import { MESSAGING } from '../messaging/messaging.module';
+import { ProcessFeedbackUseCase } from './process-feedback.use-case';
+
+export const REQUESTS_QUEUE = 'feedback-worker.requests';
+export const REQUESTS_RETRY = Symbol('FEEDBACK_REQUESTS_RETRY');
+/** Each in-flight job holds a database connection (its lock) and waits on an LLM: keep few. */
+export const REQUESTS_PREFETCH = 4;
+
+type FeedbackRequested = MessagePayload<'feedback.requested'>;
+
+/** AMQP edge: the payload is validated by Messaging against the catalogue before it gets here. */
+@Injectable()
+export class RequestsConsumer implements OnApplicationBootstrap {
+  private readonly logger = new Logger(RequestsConsumer.name);
+
+  constructor(
+    @Inject(MESSAGING) private readonly messaging: Messaging,
+    private readonly useCase: ProcessFeedbackUseCase,
+    @Inject(REQUESTS_RETRY) private readonly retry: RetryPolicy,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.messaging.consume({
+      queue: REQUESTS_QUEUE,
+      types: ['feedback.requested'],
+      prefetch: REQUESTS_PREFETCH,
+      retry: this.retry,
+      handle: (envelope, raw) => this.handle(envelope, raw.attempt),
+    });
+  }
+
+  async handle(envelope: Envelope<FeedbackRequested>, attempt: number): Promise<void> {
+    const { jobId, memberId, callbackUrl, prompt } = envelope.payload;
+    const outcome = await this.useCase.execute({
+      envelopeId: envelope.id,
+      jobId,
+      memberId,
+      callbackUrl,
+      prompt,
+      // Attempt n retries after delaysMs[n-1]; past the last delay Messaging dead-letters.
+      isLastAttempt: attempt > this.retry.delaysMs.length,
+    });
+    this.logger.log({ envelopeId: envelope.id, jobId, attempt, outcome }, 'feedback request handled');
+  }
+}

@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { MetricsService } from '@ragmesh/observability';
+import type { Gauge } from 'prom-client';
+import { UpstreamProber } from './upstream-prober';
+import { UpstreamRecord, UpstreamRepository } from './upstream.repository';
+
+export const WATCHER_OPTIONS = Symbol('WATCHER_OPTIONS');
+
+export interface WatcherOptions {
+  pollMs: number;
+}
+
+/**
+ * Every pollMs, asks each non-local upstream for /health and /v1/models and records the
+ * answer. Rounds never overlap: the next one is scheduled when the previous has finished.
+ */
+@Injectable()
+export class UpstreamWatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(UpstreamWatcher.name);
+  private readonly upGauge: Gauge<string>;
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly upstreams: UpstreamRepository,
+    private readonly prober: UpstreamProber,
+    @Inject(WATCHER_OPTIONS) private readonly opts: WatcherOptions,
+    metrics: MetricsService,
+  ) {
+    this.upGauge = metrics.gauge('registry_upstream_up', 'Whether the last probe found the upstream up (1) or down (0)', ['upstream']);
+  }
+
+  onApplicationBootstrap(): void {
+    this.schedule(0);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.round;
+  }
+
+  /** One round over every upstream; exposed so tests and callers can force a check. */
+  async checkAll(): Promise<void> {
+    const targets = await this.upstreams.listProbeTargets();
+    await Promise.all(targets.map((upstream) => this.check(upstream)));
+  }
+
+  private async check(upstream: UpstreamRecord): Promise<void> {
+    const result = await this.prober.probe(upstream.baseUrl);
+    const status = result.up ? 'up' : 'down';
+    await this.upstreams.recordProbe(upstream.id, {
+      status,
+      models: result.up ? result.models : undefined,
+      lastError: result.error,
+      checkedAt: new Date(),
+    });
+    this.upGauge.set({ upstream: upstream.name }, result.up ? 1 : 0);
+    if (status !== upstream.status) {
+      const detail = result.error ? `: ${result.error}` : ` serving ${result.models.join(', ') || 'no models'}`;
+      this.logger.log(`upstream "${upstream.name}" ${upstream.status} → ${status}${detail}`);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.round = this.checkAll()
+        .catch((err: unknown) => this.logger.error(`upstream check failed: ${err instanceof Error ? err.message : String(err)}`))
+        .finally(() => this.schedule(this.opts.pollMs));
+    }, delayMs);
+  }
+}
