@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,9 +37,36 @@ function onPath(command: string): boolean {
   });
 }
 
-const available = onPath('rabbitmq-server') && onPath('rabbitmqctl');
-if (!available) {
+// Several test runs may share this machine; the node name and ports are fixed, so one run at a time.
+const LOCK_FILE = join(tmpdir(), 'ragmesh-rmqtest.lock');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function takeLock(): boolean {
+  try {
+    writeFileSync(LOCK_FILE, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    const holder = Number(readFileSync(LOCK_FILE, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
+    writeFileSync(LOCK_FILE, String(process.pid)); // stale lock from an aborted run
+    return true;
+  }
+}
+
+const installed = onPath('rabbitmq-server') && onPath('rabbitmqctl');
+const available = installed && takeLock();
+if (!installed) {
   console.warn('broker-restart.integration-spec: rabbitmq-server/rabbitmqctl not on PATH; skipping the broker restart test');
+} else if (!available) {
+  console.warn(`broker-restart.integration-spec: another run holds ${LOCK_FILE}; skipping the broker restart test`);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -122,13 +149,14 @@ class TestNode {
 
   beforeAll(async () => {
     node = new TestNode();
-    await node.stopQuietly(); // a node left behind by an aborted earlier run
+    await node.stopQuietly(); // a node left behind by an aborted earlier run (we hold the lock)
     await node.start();
   }, NODE_START_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
     await node.stopQuietly();
     node.remove();
+    rmSync(LOCK_FILE, { force: true });
   });
 
   it('loses no confirmed message when the broker restarts mid-stream', async () => {

@@ -50,7 +50,7 @@ class InMemoryJobs extends JobsRepository {
 
 class FakeGeneration extends GenerationRepository {
   readonly requests: GenerateRequest[] = [];
-  reply: GenerateResponse | Error = { model: 'fake', text: 'Great progress this week.', finishReason: 'stop', upstream: 'fake' };
+  reply: GenerateResponse | Error = { model: 'fake', text: 'Great progress this week.', finishReason: 'stop', upstream: 'fake', usage: undefined };
   async generate(request: GenerateRequest): Promise<GenerateResponse> {
     this.requests.push(request);
     if (this.reply instanceof Error) throw this.reply;
@@ -180,7 +180,7 @@ describe('ProcessFeedbackUseCase', () => {
   });
 
   it('retries instead of delivering empty feedback', async () => {
-    generation.reply = { model: 'fake', text: '  ', finishReason: 'stop', upstream: 'fake' };
+    generation.reply = { model: 'fake', text: '  ', finishReason: 'stop', upstream: 'fake', usage: undefined };
     await expect(useCase.execute(command())).rejects.toThrow('returned no text');
     expect(callbacks.calls).toHaveLength(0);
   });

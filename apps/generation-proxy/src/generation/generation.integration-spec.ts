@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { generation, PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
 import { createServer } from 'node:net';
+// The fake upstream is a dev tool, not a lib; only tests reach for it.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningGenerationProxy, startGenerationProxy } from '../app';
 import { loadAppConfig } from '../config';
@@ -10,7 +12,11 @@ jest.setTimeout(30_000);
 
 type GenerationClient = grpc.Client & {
   generate(req: Partial<generation.GenerateRequest>, cb: (err: grpc.ServiceError | null, res?: generation.GenerateResponse) => void): grpc.ClientUnaryCall;
-  generateStream(req: Partial<generation.GenerateRequest>): grpc.ClientReadableStream<generation.GenerateChunk>;
+  generateStream(
+    req: Partial<generation.GenerateRequest>,
+    metadata?: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<generation.GenerateChunk>;
   listModels(req: object, cb: (err: grpc.ServiceError | null, res?: generation.ListModelsResponse) => void): grpc.ClientUnaryCall;
 };
 

@@ -91,8 +91,8 @@ describe('SearchUseCase', () => {
     expect(h.metrics.searches).toHaveLength(1);
   });
 
-  it('applies collection and exact metadata filters before cutting to top_k', async () => {
-    const h = buildHarness();
+  it('applies collection and exact metadata filters before cutting to the candidates', async () => {
+    const h = buildHarness({ search: { candidates: 10 } });
     const doc = (id: string, collection: string, lang: string) =>
       h.ingest.execute({ id, title: id, content: `refund policy for orders ${id}`, format: 'text', collection, metadata: { lang } });
     await doc('a', 'shop', 'en');

@@ -1,0 +1,193 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { generation, PROTO_LOADER_OPTIONS, protoPath, registry } from '@ragmesh/contracts';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Client } from 'pg';
+// The fake upstream is a dev tool, not a lib; only tests reach for it.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
+import { RunningModelRegistry, startModelRegistry } from '../app';
+import { loadAppConfig } from '../config';
+
+jest.setTimeout(30_000);
+
+type Callback<T> = (err: grpc.ServiceError | null, res?: T) => void;
+type RegistryClient = grpc.Client & {
+  registerUpstream(req: Partial<registry.RegisterUpstreamRequest>, cb: Callback<registry.Upstream>): grpc.ClientUnaryCall;
+  listUpstreams(req: object, cb: Callback<registry.ListUpstreamsResponse>): grpc.ClientUnaryCall;
+  listModels(req: object, cb: Callback<generation.ListModelsResponse>): grpc.ClientUnaryCall;
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const unary = <T>(fn: (cb: Callback<T>) => unknown): Promise<T> =>
+  new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res as T))));
+
+async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
+const run = randomBytes(4).toString('hex');
+// A schema of its own: repeated runs and a running registry never see each other's rows.
+const schema = `registry_it_${run}`;
+
+describe('model-registry against PostgreSQL', () => {
+  let fake: FakeOpenAi;
+  let registryApp: RunningModelRegistry;
+  let client: RegistryClient;
+  let http: string;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAi({ port: 0 });
+    const grpcPort = await freePort();
+    const config = loadAppConfig({
+      DATABASE_URL,
+      LOG_LEVEL: 'silent',
+      REGISTRY_GRPC_PORT: String(grpcPort),
+      REGISTRY_HTTP_PORT: '0',
+      OPS_PORT: '0',
+      REGISTRY_POLL_MS: '200',
+      REGISTRY_PROBE_TIMEOUT_MS: '1000',
+      GENERATION_UPSTREAM_URL: `${fake.url}/v1`,
+    });
+    registryApp = await startModelRegistry(config, { schema });
+    http = `http://127.0.0.1:${registryApp.httpPort}`;
+    const definition = protoLoader.loadSync(protoPath('registry'), PROTO_LOADER_OPTIONS);
+    const v1 = (grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject).v1 as grpc.GrpcObject;
+    const Service = v1.ModelRegistryService as grpc.ServiceClientConstructor;
+    client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as unknown as RegistryClient;
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await registryApp?.close();
+    await fake?.close();
+    const pg = new Client({ connectionString: DATABASE_URL });
+    await pg.connect();
+    await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pg.end();
+  });
+
+  const listUpstreams = () => unary<registry.ListUpstreamsResponse>((cb) => client.listUpstreams({}, cb));
+
+  it('seeds the local engine and the configured default upstream', async () => {
+    const { upstreams } = await eventually(listUpstreams, (r) => r.upstreams.some((u) => u.name === 'default' && u.status === 'up'));
+    const local = upstreams.find((u) => u.name === 'local');
+    expect(local).toMatchObject({ kind: 'local', status: 'up', models: ['local-extractive', 'local-extractive-summarizer'] });
+    // ".../v1" is stored without the suffix: the watcher appends /health and /v1/models.
+    expect(upstreams.find((u) => u.name === 'default')).toMatchObject({ baseUrl: fake.url, models: ['fake-model'] });
+  });
+
+  it('registers an upstream that the watcher marks up with its models, and lists them', async () => {
+    const name = `it-vllm-${run}`;
+    const registered = await unary<registry.Upstream>((cb) =>
+      client.registerUpstream({ name, baseUrl: `${fake.url}/`, kind: 'vllm' }, cb),
+    );
+    expect(registered).toMatchObject({ name, baseUrl: fake.url, kind: 'vllm', status: 'unknown' });
+    expect(registered.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const { upstreams } = await eventually(listUpstreams, (r) => r.upstreams.some((u) => u.name === name && u.status === 'up'));
+    const watched = upstreams.find((u) => u.name === name);
+    expect(watched?.models).toEqual(['fake-model']);
+    expect(watched?.lastError).toBe('');
+    expect(Number.isNaN(Date.parse(watched?.checkedAt ?? ''))).toBe(false);
+
+    const { models } = await unary<generation.ListModelsResponse>((cb) => client.listModels({}, cb));
+    expect(models).toContainEqual({ id: 'fake-model', ownedBy: name, upstream: name, kind: 'vllm' });
+    expect(models[0]).toEqual({ id: 'local-extractive', ownedBy: 'local', upstream: 'local', kind: 'local' });
+  });
+
+  it('marks an unreachable upstream down with the reason and leaves its models out', async () => {
+    const name = `it-down-${run}`;
+    const deadPort = await freePort();
+    await unary<registry.Upstream>((cb) =>
+      client.registerUpstream({ name, baseUrl: `http://127.0.0.1:${deadPort}`, kind: 'ray-serve', models: ['ghost-model'] }, cb),
+    );
+    const { upstreams } = await eventually(listUpstreams, (r) => r.upstreams.some((u) => u.name === name && u.status === 'down'));
+    expect(upstreams.find((u) => u.name === name)?.lastError).toMatch(/ECONNREFUSED/);
+    const { models } = await unary<generation.ListModelsResponse>((cb) => client.listModels({}, cb));
+    expect(models.map((m) => m.id)).not.toContain('ghost-model');
+  });
+
+  it.each([
+    [{ name: 'Bad Name', baseUrl: 'http://x:1', kind: 'vllm' }, /^name: /],
+    [{ name: 'ok-name', baseUrl: 'ftp://x', kind: 'vllm' }, /^base_url: must be an absolute http\(s\) URL/],
+    [{ name: 'ok-name', baseUrl: 'http://x:1', kind: 'tgi' }, /^kind: must be one of vllm, ray-serve, openai-compatible/],
+    [{ name: 'local', baseUrl: 'http://x:1', kind: 'vllm' }, /^name: is reserved/],
+  ])('rejects %j over gRPC with INVALID_ARGUMENT', async (request, message) => {
+    const err = await unary((cb) => client.registerUpstream(request, cb)).catch((e: grpc.ServiceError) => e);
+    expect((err as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((err as grpc.ServiceError).details).toMatch(message);
+  });
+
+  describe('admin REST', () => {
+    it('lists upstreams in the envelope', async () => {
+      const res = await fetch(`${http}/v1/upstreams`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { status: string; data: { upstreams: { name: string; base_url: string }[] } };
+      expect(body.status).toBe('ok');
+      expect(body.data.upstreams.map((u) => u.name)).toContain('local');
+    });
+
+    it('registers an upstream with 201', async () => {
+      const name = `it-rest-${run}`;
+      const res = await fetch(`${http}/v1/upstreams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name, base_url: fake.url, kind: 'openai-compatible' }),
+      });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as { status: string; data: { upstream: { name: string; base_url: string; status: string } } };
+      expect(body).toMatchObject({ status: 'ok', data: { upstream: { name, base_url: fake.url, status: 'unknown' } } });
+    });
+
+    it('answers 400 naming every bad field', async () => {
+      const res = await fetch(`${http}/v1/upstreams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'UPPER', base_url: 'not a url', kind: 'vllm' }),
+      });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { status: string; message: string; data: { errors: { field: string; reason: string }[] } };
+      expect(body.status).toBe('error');
+      expect(body.data.errors.map((e) => e.field)).toEqual(['name', 'base_url']);
+    });
+
+    it('answers malformed JSON and unknown routes in the envelope', async () => {
+      const bad = await fetch(`${http}/v1/upstreams`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name": ',
+      });
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ status: 'error' });
+      const missing = await fetch(`${http}/v1/nothing`);
+      expect(missing.status).toBe(404);
+      expect(await missing.json()).toMatchObject({ status: 'error', data: null });
+    });
+  });
+
+  it('is ready while PostgreSQL answers', async () => {
+    const res = await fetch(`http://127.0.0.1:${registryApp.opsPort}/health/ready`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ checks: { postgres: { status: 'ok' } } });
+  });
+});
