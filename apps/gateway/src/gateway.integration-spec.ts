@@ -88,9 +88,13 @@ const generationHandlers: Handlers = {
       });
       return;
     }
+    if (question.includes('FAIL_BEFORE_TOKEN')) {
+      call.emit('error', grpcError(grpc.status.UNAVAILABLE, 'no upstream available'));
+      return;
+    }
     call.write(chunk(ANSWER_PARTS[0]));
     if (question.includes('FAIL_MID_STREAM')) {
-      setTimeout(() => call.destroy(grpcError(grpc.status.UNAVAILABLE, 'upstream vanished')), 20);
+      setTimeout(() => call.emit('error', grpcError(grpc.status.UNAVAILABLE, 'upstream vanished')), 20);
       return;
     }
     for (const part of ANSWER_PARTS.slice(1)) call.write(chunk(part));
@@ -131,6 +135,9 @@ type Json = any;
 const json = (res: Response): Promise<Json> => res.json() as Promise<Json>;
 
 type WithExtras<T> = T & { references?: { chunk_id: string; document_id: string; title: string; score: number; text: string }[]; session_id?: string };
+
+// The jest project config's testTimeout is not applied per project; booting the app needs more than 5 s.
+jest.setTimeout(30_000);
 
 describe('gateway (integration)', () => {
   let grpcServer: grpc.Server;
@@ -237,6 +244,7 @@ describe('gateway (integration)', () => {
 
   describe('chat completions through the official openai client', () => {
     let sessionId: string;
+    const PREVIOUS_ANSWER = 'Seoul.';
 
     it('answers non-streaming with references and a new session, stores the turn and publishes the event', async () => {
       const params = {
@@ -253,7 +261,7 @@ describe('gateway (integration)', () => {
       expect(completion.usage).toEqual({ prompt_tokens: 42, completion_tokens: 9, total_tokens: 51 });
       expect(completion.references).toEqual([{ chunk_id: 'doc-seoul#0', document_id: 'doc-seoul', title: 'Seoul', score: 0.87, text: HIT.text }]);
       expect(completion.session_id).toMatch(/^[0-9a-f-]{36}$/);
-      sessionId = completion.session_id!;
+      const sessionId = completion.session_id!;
 
       const sent = fake.generations.at(-1)!;
       expect(sent.sessionId).toBe(sessionId);
@@ -285,6 +293,17 @@ describe('gateway (integration)', () => {
     });
 
     it('streams SSE chunks: role + references first, content deltas, finish, usage, [DONE]; memory carries the previous turn', async () => {
+      // Turn 0 is written directly (no event), so no summarizer running on this broker can replace it with a summary.
+      const repo = app.get(ConversationsRepository);
+      sessionId = (await repo.findOrCreate(randomUUID())).id;
+      await repo.recordTurn({
+        conversationId: sessionId,
+        question: '한국의 수도는?',
+        answer: PREVIOUS_ANSWER,
+        model: 'fake-model',
+        references: [{ chunk_id: 'doc-seoul#0', document_id: 'doc-seoul', title: 'Seoul', score: 0.87, text: HIT.text }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
       const params = {
         model: 'fake-model',
         messages: [{ role: 'user' as const, content: 'And its population?' }],
@@ -311,7 +330,7 @@ describe('gateway (integration)', () => {
       expect(fake.searches.some((s) => s.query === 'And its population?')).toBe(false);
       expect(fake.generations.at(-1)!.messages).toEqual([
         { role: 'user', content: '한국의 수도는?' },
-        { role: 'assistant', content: ANSWER_PARTS.join('') },
+        { role: 'assistant', content: PREVIOUS_ANSWER },
         { role: 'user', content: 'And its population?' },
       ]);
 
@@ -323,14 +342,14 @@ describe('gateway (integration)', () => {
       expect(conversation).toEqual({
         status: 'ok',
         message: 'conversation',
-        data: expect.objectContaining({ id: sessionId, turns: 2, summary: null }),
+        data: expect.objectContaining({ id: sessionId, turns: 2 }),
       });
 
       const page = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages?limit=1`));
       expect(page.data.messages.map((m: { turn_index: number; role: string }) => `${m.turn_index}:${m.role}`)).toEqual(['1:user', '1:assistant']);
       expect(page.data.next_last_index).toBe(1);
       const older = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages?limit=1&last_index=1`));
-      expect(older.data.messages.map((m: { content: string }) => m.content)).toEqual(['한국의 수도는?', ANSWER_PARTS.join('')]);
+      expect(older.data.messages.map((m: { content: string }) => m.content)).toEqual(['한국의 수도는?', PREVIOUS_ANSWER]);
       expect(older.data.next_last_index).toBeNull();
 
       const refs = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages/0/references`));
@@ -357,6 +376,11 @@ describe('gateway (integration)', () => {
       expect(Number(stored[0].n)).toBe(0);
     });
 
+    it('answers a failure before the first token with an HTTP status the client can act on (503)', async () => {
+      const failing = openai.chat.completions.create({ model: 'fake-model', messages: [{ role: 'user', content: 'FAIL_BEFORE_TOKEN' }], stream: true });
+      await expect(failing).rejects.toMatchObject({ status: 503, message: expect.stringContaining('no upstream available') });
+    });
+
     it('cancels the upstream generation when the client disconnects', async () => {
       const before = fake.cancelled;
       const params = { model: 'fake-model', messages: [{ role: 'user' as const, content: 'SLOW answer' }], stream: true as const, rag: false };
@@ -377,11 +401,9 @@ describe('gateway (integration)', () => {
 
   describe('summaries', () => {
     it('stores a conversation.summarized event on the conversation, idempotently', async () => {
-      const completion = (await openai.chat.completions.create({
-        model: 'fake-model',
-        messages: [{ role: 'user', content: 'Tell me about Busan' }],
-      })) as WithExtras<OpenAI.Chat.Completions.ChatCompletion>;
-      const conversationId = completion.session_id!;
+      // Created without a chat turn: no turn event, so no summarizer on this broker races the test's own summary.
+      const repo = app.get(ConversationsRepository);
+      const conversationId = (await repo.findOrCreate(randomUUID())).id;
 
       const publisher = new Messaging({ url: AMQP_URL, service: 'gateway-test' });
       await publisher.connect();
@@ -402,7 +424,6 @@ describe('gateway (integration)', () => {
         expect(processed).toHaveLength(1);
 
         // The same envelope again (a redelivery) changes nothing.
-        const repo = app.get(ConversationsRepository);
         await expect(repo.applySummary({ messageId: envelope.id, conversationId, upToTurnIndex: 0, summary: 'different' })).resolves.toBe('duplicate');
         // An older summary arriving late does not overwrite a newer one.
         await repo.applySummary({ messageId: randomUUID(), conversationId, upToTurnIndex: 5, summary: 'newer' });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { generation } from '@ragmesh/contracts';
 import { splitSentences } from '@ragmesh/text';
 import { Observable } from 'rxjs';
@@ -72,6 +72,8 @@ export const ADMISSION_CONTROLLER = Symbol('ADMISSION_CONTROLLER');
 
 @Injectable()
 export class GenerationUseCase {
+  private readonly logger = new Logger(GenerationUseCase.name);
+
   constructor(
     @Inject(ENGINE_ROUTER) private readonly router: EngineRouter,
     @Inject(ADMISSION_CONTROLLER) private readonly admission: AdmissionController,
@@ -154,8 +156,13 @@ export class GenerationUseCase {
         throw new UpstreamFailedError(route.upstream, undefined, emittedText, 'the stream ended without a final event');
       }
       this.metrics.request(route.engine.name, 'ok');
+      this.logger.log(
+        `generation ok: engine=${route.engine.name} upstream=${route.upstream} in ${Math.round(performance.now() - startedAt)} ms`,
+      );
     } catch (err) {
-      throw this.failure(route, err, signal, emittedText);
+      const failure = this.failure(route, err, signal, emittedText);
+      this.logger.warn(`generation ${failure.name}: engine=${route.engine.name} upstream=${route.upstream}: ${failure.message}`);
+      throw failure;
     } finally {
       release();
     }

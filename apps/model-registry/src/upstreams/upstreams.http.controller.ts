@@ -1,12 +1,19 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { validateRegisterUpstream } from './upstream.schemas';
 import { toJsonUpstream, UpstreamJson } from './upstream.views';
-import { ListModelsUseCase, ListUpstreamsUseCase, ModelView, RegisterUpstreamUseCase } from './upstreams.use-cases';
+import { ListModelsUseCase, ListUpstreamsUseCase, RegisterUpstreamUseCase } from './upstreams.use-cases';
 
 export interface Envelope<T> {
   status: 'ok' | 'error';
   message: string;
   data: T;
+}
+
+interface ModelJson {
+  id: string;
+  owned_by: string;
+  upstream: string;
+  kind: string;
 }
 
 const ok = <T>(message: string, data: T): Envelope<T> => ({ status: 'ok', message, data });
@@ -45,8 +52,13 @@ export class UpstreamsHttpController {
   }
 
   @Get('models')
-  async listModels(): Promise<Envelope<{ models: ModelView[] }>> {
-    const models = await this.listModelsUseCase.execute();
+  async listModels(): Promise<Envelope<{ models: ModelJson[] }>> {
+    const models = (await this.listModelsUseCase.execute()).map((m) => ({
+      id: m.id,
+      owned_by: m.ownedBy,
+      upstream: m.upstream,
+      kind: m.kind,
+    }));
     return ok(`${models.length} models`, { models });
   }
 }

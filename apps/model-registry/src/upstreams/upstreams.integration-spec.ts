@@ -145,6 +145,8 @@ describe('model-registry against PostgreSQL', () => {
       const body = (await res.json()) as { status: string; data: { upstreams: { name: string; base_url: string }[] } };
       expect(body.status).toBe('ok');
       expect(body.data.upstreams.map((u) => u.name)).toContain('local');
+      const models = (await (await fetch(`${http}/v1/models`)).json()) as { data: { models: { id: string; owned_by: string }[] } };
+      expect(models.data.models[0]).toEqual({ id: 'local-extractive', owned_by: 'local', upstream: 'local', kind: 'local' });
     });
 
     it('registers an upstream with 201', async () => {

@@ -44,6 +44,16 @@ export class IndexLoader {
     );
   }
 
+  /** Replaces the document's entries with its committed state (none → removed). */
+  async reloadDocument(documentId: string): Promise<void> {
+    const chunks = await this.documents.findDocumentChunks(documentId);
+    this.index.replaceDocument(
+      documentId,
+      chunks.map((chunk) => this.withCurrentEmbedding(chunk)),
+    );
+    this.metrics.indexSize(this.index.documentCount, this.index.chunkCount);
+  }
+
   /** Vectors stored by an embedder of another size cannot be compared: embed the text again. */
   private withCurrentEmbedding(chunk: ChunkWithDocument): ChunkWithDocument {
     if (chunk.embedding.length === this.embedder.dimensions) return chunk;

@@ -1,9 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Messaging } from '@ragmesh/messaging';
 import { KeyedLock } from '../common/keyed-lock';
-import { RetrievalMetrics } from '../common/metrics';
-import { DocumentsRepository } from '../documents/documents.repository';
-import { SearchIndex } from './search-index';
+import { IndexLoader } from './index-loader';
 
 export const indexSyncQueue = (instanceId: string): string => `retrieval.index.${instanceId}`;
 
@@ -18,10 +16,8 @@ export class IndexSyncConsumer {
 
   constructor(
     private readonly messaging: Messaging,
-    private readonly documents: DocumentsRepository,
-    private readonly index: SearchIndex,
+    private readonly loader: IndexLoader,
     private readonly locks: KeyedLock,
-    private readonly metrics: RetrievalMetrics,
   ) {}
 
   async start(instanceId: string): Promise<void> {
@@ -36,10 +32,6 @@ export class IndexSyncConsumer {
   }
 
   async refresh(documentId: string): Promise<void> {
-    await this.locks.run(documentId, async () => {
-      const chunks = await this.documents.findDocumentChunks(documentId);
-      this.index.replaceDocument(documentId, chunks);
-    });
-    this.metrics.indexSize(this.index.documentCount, this.index.chunkCount);
+    await this.locks.run(documentId, () => this.loader.reloadDocument(documentId));
   }
 }
