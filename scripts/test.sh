@@ -2,11 +2,24 @@
 # `npm test`: prepares the machine (scripts/bootstrap.sh), then runs every check in order and
 # stops at the first failure: generated code, types, lint, unit, integration, end-to-end.
 # Ends with one summary line of the form "Tests: N passed, N failed[, N skipped]".
+# Usage: bash scripts/test.sh [--from <step>]   (npm test -- --from test:unit)
 set -uo pipefail
 export LOG_TAG="test"
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$RAGMESH_ROOT" || exit 1
+
+# --from <step>: start at that step (after the bootstrap), e.g. --from test:integration.
+FROM=""
+case "${1:-}" in
+  --from) FROM="${2:?--from needs a step name: proto:check typecheck lint test:unit test:integration test:e2e}" ;;
+  "") ;;
+  *) die "unknown option: $1 (usage: bash scripts/test.sh [--from <step>])" ;;
+esac
+case "$FROM" in
+  ""|proto:check|typecheck|lint|test:unit|test:integration|test:e2e) ;;
+  *) die "--from: unknown step '$FROM' (proto:check typecheck lint test:unit test:integration test:e2e)" ;;
+esac
 
 REPORT_DIR=.run/test-reports
 mkdir -p "$REPORT_DIR"
@@ -40,6 +53,9 @@ summary() {
 step() {
   local name="$1"; shift
   local t0=$SECONDS rc=0
+  if [ -n "$FROM" ] && [ "$name" != bootstrap ]; then
+    if [ "$name" = "$FROM" ]; then FROM=""; else log "skipping $name (--from $FROM)"; return 0; fi
+  fi
   log "━━ $name: $*"
   "$@" || rc=$?
   STEPS+=("$name"); TIMES+=("$((SECONDS - t0))s$([ $rc -ne 0 ] && echo "  FAILED (exit $rc)")")

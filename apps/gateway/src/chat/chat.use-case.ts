@@ -69,9 +69,11 @@ export class ChatUseCase {
     const question = [...cmd.messages].reverse().find((m) => m.role === 'user')?.content;
     if (question === undefined) throw new MissingQuestionError();
 
-    const conversation = await this.conversations.findOrCreate(cmd.sessionId);
-    const memory = await this.memory(conversation);
-    const references = cmd.rag ? await this.search(question, cmd) : [];
+    // Retrieval does not depend on the conversation: both run at once to keep time to first token low.
+    const [{ conversation, memory }, references] = await Promise.all([
+      this.conversations.findOrCreate(cmd.sessionId).then(async (c) => ({ conversation: c, memory: await this.memory(c) })),
+      cmd.rag ? this.search(question, cmd) : Promise.resolve([]),
+    ]);
 
     const request: GenerateRequest = {
       model: cmd.model ?? '',
