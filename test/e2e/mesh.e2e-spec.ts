@@ -162,7 +162,7 @@ describe('chat (gateway → retrieval → generation-proxy → answer with refer
     );
     expect(conversation.summary).toContain('1947');
 
-    const refs = await call<{ references: { chunk_id: string }[] }>('GET', `/v1/conversations/${extra.session_id}/messages/1/references`);
+    const refs = await call<{ references: { chunk_id: string }[] }>('GET', `/v1/conversations/${extra.session_id}/messages/0/references`);
     expect(refs.status).toBe(200);
     expect(refs.body.data.references[0].chunk_id).toBe(extra.references[0].chunk_id);
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { getCorrelationId, runWithCorrelationId } from '@ragmesh/observability';
 import { Observable } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config';
 import type { Conversation, Reference, TurnUsage } from '../conversations/conversation.types';
@@ -127,6 +128,9 @@ export class ChatUseCase {
     turn: { conversationId: string; question: string; references: Reference[]; requestedModel?: string },
   ): Observable<ChatEvent> {
     return new Observable<ChatEvent>((subscriber) => {
+      // gRPC stream callbacks run in the connection's async context, not the request's:
+      // keep the request's correlation id for the turn event published at the end.
+      const correlationId = getCorrelationId();
       let answer = '';
       let last: GenerateChunk | undefined;
       const upstream = this.generation.generateStream(request).subscribe({
@@ -146,7 +150,7 @@ export class ChatUseCase {
           };
           const model = last?.model || turn.requestedModel || UNKNOWN_MODEL;
           const finishReason = last?.finishReason || DEFAULT_FINISH_REASON;
-          this.complete({ ...turn, answer, model, usage }).then(
+          runWithCorrelationId(correlationId, () => this.complete({ ...turn, answer, model, usage })).then(
             (turnIndex) => {
               subscriber.next({ type: 'done', finishReason, usage, model, turnIndex });
               subscriber.complete();
