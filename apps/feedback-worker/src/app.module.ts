@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { RetryPolicy } from '@ragmesh/messaging';
 import { ObservabilityModule } from '@ragmesh/observability';
 import { APP_CONFIG, type AppConfig, SERVICE_NAME } from './config';
 import { GrpcClientsModule } from './grpc/grpc-clients.module';
@@ -7,14 +6,9 @@ import { MessagingModule } from './messaging/messaging.module';
 import { DatabaseModule } from './persistence/database.module';
 import { FeedbackModule } from './feedback/feedback.module';
 
-export interface AppModuleOptions {
-  /** Tests shorten the retry delays; production uses the messaging default. */
-  retry?: RetryPolicy;
-}
-
 @Module({})
 export class AppModule {
-  static register(config: AppConfig, opts: AppModuleOptions = {}): DynamicModule {
+  static register(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -22,7 +16,7 @@ export class AppModule {
         DatabaseModule.register(config),
         MessagingModule.register(config),
         GrpcClientsModule.register(config),
-        FeedbackModule.register(config, opts.retry),
+        FeedbackModule.register(config),
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }],
     };

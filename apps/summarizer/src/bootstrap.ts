@@ -1,14 +1,15 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Messaging } from '@ragmesh/messaging';
-import { startOpsServer } from '@ragmesh/observability';
+import { type OpsServer, startOpsServer } from '@ragmesh/observability';
 import { postgresHealthCheck } from '@ragmesh/persistence';
 import { Logger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
-import { AppModule, type AppModuleOptions } from './app.module';
+import { AppModule } from './app.module';
 import { type AppConfig, SERVICE_NAME } from './config';
 import { MESSAGING } from './messaging/messaging.module';
 import { DATA_SOURCE } from './persistence/database.module';
+import { TurnsConsumer } from './summaries/turns.consumer';
 
 export interface RunningSummarizer {
   app: INestApplicationContext;
@@ -17,33 +18,36 @@ export interface RunningSummarizer {
   close(): Promise<void>;
 }
 
-/** Boots the summarizer: migrations, the consumer, and the ops server. Used by main.ts and the integration tests. */
-export async function startSummarizer(config: AppConfig, opts: AppModuleOptions = {}): Promise<RunningSummarizer> {
-  const app = await NestFactory.createApplicationContext(AppModule.register(config, opts), { bufferLogs: true });
+/** Boots the summarizer: migrations, the ops server, then the consumer. Used by main.ts and the integration tests. */
+export async function startSummarizer(config: AppConfig): Promise<RunningSummarizer> {
+  // abortOnError false: a boot failure rejects (runService logs it and exits 1) instead of process.abort().
+  const app = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
-  const ds = app.get<DataSource>(DATA_SOURCE);
-  const messaging = app.get<Messaging>(MESSAGING);
-  let ops: { close(): Promise<void>; port: number };
+  let ops: OpsServer | undefined;
   try {
+    const messaging = app.get<Messaging>(MESSAGING);
     ops = await startOpsServer({
       port: config.OPS_PORT,
       service: SERVICE_NAME,
-      checks: { postgres: postgresHealthCheck(ds), rabbitmq: messaging.healthCheck() },
+      checks: { postgres: postgresHealthCheck(app.get<DataSource>(DATA_SOURCE)), rabbitmq: messaging.healthCheck() },
     });
+    await app.get(TurnsConsumer).start();
   } catch (err) {
     await app.close();
+    await ops?.close();
     throw err;
   }
+  const opsServer = ops;
   let closing: Promise<void> | undefined;
   return {
     app,
-    opsPort: ops.port,
+    opsPort: opsServer.port,
     close: () => {
       closing ??= (async () => {
         try {
           await app.close();
         } finally {
-          await ops.close();
+          await opsServer.close();
         }
       })();
       return closing;

@@ -69,7 +69,7 @@ describe('summarizer (PostgreSQL + RabbitMQ + gRPC)', () => {
     const fake = await startFakeGenerationProxy(calls);
     proxy = fake.server;
     const config = loadAppConfig({ DATABASE_URL, AMQP_URL, OPS_PORT: '0', GENERATION_GRPC_URL: `127.0.0.1:${fake.port}`, LOG_LEVEL: 'warn' });
-    service = await startSummarizer(config, { retry: { delaysMs: [200] } });
+    service = await startSummarizer(config);
 
     observer = await amqplib.connect(AMQP_URL);
     const channel: Channel = await observer.createChannel();

@@ -1,27 +1,26 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DEFAULT_RETRY, type RetryPolicy } from '@ragmesh/messaging';
 import type { AppConfig } from '../config';
 import { AxiosCallbackClient, CALLBACK_OPTIONS, CallbackClient, type CallbackOptions } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
 import { ProcessFeedbackUseCase } from './process-feedback.use-case';
-import { REQUESTS_RETRY, RequestsConsumer } from './requests.consumer';
+import { RequestsConsumer } from './requests.consumer';
 
 @Module({})
 export class FeedbackModule {
-  static register(config: Pick<AppConfig, 'FEEDBACK_SIGNING_SECRET' | 'FEEDBACK_CALLBACK_TIMEOUT_MS'>, retry: RetryPolicy = DEFAULT_RETRY): DynamicModule {
+  static register(config: Pick<AppConfig, 'FEEDBACK_SIGNING_SECRET' | 'FEEDBACK_CALLBACK_TIMEOUT_MS'>): DynamicModule {
     const callbackOptions: CallbackOptions = { signingSecret: config.FEEDBACK_SIGNING_SECRET, timeoutMs: config.FEEDBACK_CALLBACK_TIMEOUT_MS };
     return {
       module: FeedbackModule,
       providers: [
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
-        { provide: REQUESTS_RETRY, useValue: retry },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
         { provide: CallbackClient, useClass: AxiosCallbackClient },
         FeedbackMetrics,
         ProcessFeedbackUseCase,
         RequestsConsumer,
       ],
+      exports: [RequestsConsumer],
     };
   }
 }

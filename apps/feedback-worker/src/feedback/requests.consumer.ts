@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import type { Messaging, RetryPolicy } from '@ragmesh/messaging';
+import { DEFAULT_RETRY, type Messaging, type RetryPolicy } from '@ragmesh/messaging';
 import { MESSAGING } from '../messaging/messaging.module';
 import { ProcessFeedbackUseCase } from './process-feedback.use-case';
 
 export const REQUESTS_QUEUE = 'feedback-worker.requests';
-export const REQUESTS_RETRY = Symbol('FEEDBACK_REQUESTS_RETRY');
+/** The delays are baked into the retry queues' declarations: every replica must use the same policy. */
+export const REQUESTS_RETRY: RetryPolicy = DEFAULT_RETRY;
 /** Each in-flight job holds a database connection (its lock) and waits on an LLM: keep few. */
 export const REQUESTS_PREFETCH = 4;
 
@@ -13,23 +14,24 @@ type FeedbackRequested = MessagePayload<'feedback.requested'>;
 
 /** AMQP edge: the payload is validated by Messaging against the catalogue before it gets here. */
 @Injectable()
-export class RequestsConsumer implements OnApplicationBootstrap {
+export class RequestsConsumer {
   private readonly logger = new Logger(RequestsConsumer.name);
 
   constructor(
     @Inject(MESSAGING) private readonly messaging: Messaging,
     private readonly useCase: ProcessFeedbackUseCase,
-    @Inject(REQUESTS_RETRY) private readonly retry: RetryPolicy,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Called by the bootstrap once everything else is up, so a failure can close the app cleanly. */
+  async start(): Promise<void> {
     await this.messaging.consume({
       queue: REQUESTS_QUEUE,
       types: ['feedback.requested'],
       prefetch: REQUESTS_PREFETCH,
-      retry: this.retry,
+      retry: REQUESTS_RETRY,
       handle: (envelope, raw) => this.handle(envelope, raw.attempt),
     });
+    this.logger.log({ queue: REQUESTS_QUEUE }, 'consuming');
   }
 
   async handle(envelope: Envelope<FeedbackRequested>, attempt: number): Promise<void> {
@@ -41,7 +43,7 @@ export class RequestsConsumer implements OnApplicationBootstrap {
       callbackUrl,
       prompt,
       // Attempt n retries after delaysMs[n-1]; past the last delay Messaging dead-letters.
-      isLastAttempt: attempt > this.retry.delaysMs.length,
+      isLastAttempt: attempt > REQUESTS_RETRY.delaysMs.length,
     });
     this.logger.log({ envelopeId: envelope.id, jobId, attempt, outcome }, 'feedback request handled');
   }

@@ -1,27 +1,26 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { DEFAULT_RETRY, type RetryPolicy } from '@ragmesh/messaging';
 import type { AppConfig } from '../config';
 import { SummariesRepository, TypeOrmSummariesRepository } from './summaries.repository';
 import { SummarizeTurnUseCase, SUMMARY_POLICY, type SummaryPolicy } from './summarize-turn.use-case';
 import { SummarizerMetrics } from './summarizer.metrics';
 import { AmqpSummaryEventsRepository, SummaryEventsRepository } from './summary-events.repository';
-import { TURNS_RETRY, TurnsConsumer } from './turns.consumer';
+import { TurnsConsumer } from './turns.consumer';
 
 @Module({})
 export class SummariesModule {
-  static register(config: Pick<AppConfig, 'SUMMARY_MAX_SENTENCES'>, retry: RetryPolicy = DEFAULT_RETRY): DynamicModule {
+  static register(config: Pick<AppConfig, 'SUMMARY_MAX_SENTENCES'>): DynamicModule {
     const policy: SummaryPolicy = { maxSentences: config.SUMMARY_MAX_SENTENCES };
     return {
       module: SummariesModule,
       providers: [
         { provide: SUMMARY_POLICY, useValue: policy },
-        { provide: TURNS_RETRY, useValue: retry },
         { provide: SummariesRepository, useClass: TypeOrmSummariesRepository },
         { provide: SummaryEventsRepository, useClass: AmqpSummaryEventsRepository },
         SummarizerMetrics,
         SummarizeTurnUseCase,
         TurnsConsumer,
       ],
+      exports: [TurnsConsumer],
     };
   }
 }

@@ -1,32 +1,33 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import type { Messaging, RetryPolicy } from '@ragmesh/messaging';
+import { DEFAULT_RETRY, type Messaging } from '@ragmesh/messaging';
 import { MESSAGING } from '../messaging/messaging.module';
 import { SummarizeTurnUseCase } from './summarize-turn.use-case';
 
 export const TURNS_QUEUE = 'summarizer.turns';
-export const TURNS_RETRY = Symbol('SUMMARIZER_TURNS_RETRY');
 
 type TurnCompleted = MessagePayload<'conversation.turn.completed'>;
 
 /** AMQP edge: the payload is validated by Messaging against the catalogue before it gets here. */
 @Injectable()
-export class TurnsConsumer implements OnApplicationBootstrap {
+export class TurnsConsumer {
   private readonly logger = new Logger(TurnsConsumer.name);
 
   constructor(
     @Inject(MESSAGING) private readonly messaging: Messaging,
     private readonly useCase: SummarizeTurnUseCase,
-    @Inject(TURNS_RETRY) private readonly retry: RetryPolicy,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Called by the bootstrap once everything else is up, so a failure can close the app cleanly. */
+  async start(): Promise<void> {
     await this.messaging.consume({
       queue: TURNS_QUEUE,
       types: ['conversation.turn.completed'],
-      retry: this.retry,
+      // The delays are baked into the retry queues' declarations: every replica must use the same policy.
+      retry: DEFAULT_RETRY,
       handle: (envelope) => this.handle(envelope),
     });
+    this.logger.log({ queue: TURNS_QUEUE }, 'consuming');
   }
 
   async handle(envelope: Envelope<TurnCompleted>): Promise<void> {

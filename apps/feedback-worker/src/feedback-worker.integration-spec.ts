@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
+import { DEATH_REASON_HEADER, Messaging } from '@ragmesh/messaging';
+import amqplib, { type ChannelModel, type GetMessage } from 'amqplib';
+import { Client } from 'pg';
+import { startFeedbackWorker, type RunningFeedbackWorker } from './bootstrap';
+import { loadAppConfig } from './config';
+import { verifySignature } from './feedback/signature';
+
+jest.setTimeout(60_000);
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const SECRET = 'integration-signing-secret';
+const FEEDBACK_TEXT = 'You trained three times this week; keep the rhythm.';
+const DLQ = 'feedback-worker.requests.dlq';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function startFakeGenerationProxy(): Promise<{ server: grpc.Server; port: number }> {
+  const definition = loadSync(protoPath('generation'), PROTO_LOADER_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as { ragmesh: { v1: { GenerationService: { service: grpc.ServiceDefinition } } } };
+  const unimplemented = (_call: unknown, callback: grpc.sendUnaryData<unknown>): void =>
+    callback({ code: grpc.status.UNIMPLEMENTED, details: 'not in this fake' });
+  const server = new grpc.Server();
+  server.addService(pkg.ragmesh.v1.GenerationService.service, {
+    Generate: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
+      callback(null, { model: 'fake-llm', text: FEEDBACK_TEXT, finishReason: 'stop', upstream: 'fake' }),
+    GenerateStream: (call: grpc.ServerWritableStream<unknown, unknown>) => call.emit('error', { code: grpc.status.UNIMPLEMENTED }),
+    Summarize: unimplemented,
+    ListModels: unimplemented,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { server, port };
+}
+
+/** Takes our dead letter out of the shared DLQ (so reruns do not pile up) and puts every other one back. */
+async function takeDeadLetter(connection: ChannelModel, messageId: string): Promise<GetMessage | undefined> {
+  const channel = await connection.createChannel();
+  const others: GetMessage[] = [];
+  try {
+    for (;;) {
+      const message = await channel.get(DLQ, { noAck: false });
+      if (message === false) return undefined;
+      if (message.properties.messageId === messageId) {
+        channel.ack(message);
+        return message;
+      }
+      others.push(message);
+    }
+  } finally {
+    for (const m of others) channel.nack(m, false, true);
+    await channel.close();
+  }
+}
+
+describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () => {
+  const received: Received[] = [];
+  let proxy: grpc.Server;
+  let callbackServer: Server;
+  let callbackBase: string;
+  let worker: RunningFeedbackWorker;
+  let publisher: Messaging;
+  let amqp: ChannelModel;
+  let pg: Client;
+
+  beforeAll(async () => {
+    const fake = await startFakeGenerationProxy();
+    proxy = fake.server;
+    callbackServer = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(req.url?.startsWith('/reject') ? 400 : 200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => callbackServer.listen(0, '127.0.0.1', resolve));
+    callbackBase = `http://127.0.0.1:${(callbackServer.address() as AddressInfo).port}`;
+
+    const config = loadAppConfig({
+      DATABASE_URL,
+      AMQP_URL,
+      OPS_PORT: '0',
+      GENERATION_GRPC_URL: `127.0.0.1:${fake.port}`,
+      FEEDBACK_SIGNING_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+    });
+    worker = await startFeedbackWorker(config);
+    publisher = new Messaging({ url: AMQP_URL, service: 'feedback-worker-integration-test' });
+    await publisher.connect();
+    amqp = await amqplib.connect(AMQP_URL);
+    pg = new Client({ connectionString: DATABASE_URL });
+    await pg.connect();
+  });
+
+  afterAll(async () => {
+    await publisher?.close();
+    await worker?.close();
+    await amqp?.close();
+    await pg?.end();
+    proxy?.forceShutdown();
+    await new Promise<void>((resolve) => (callbackServer ? callbackServer.close(() => resolve()) : resolve()));
+  });
+
+  const job = async (id: string) => {
+    const { rows } = await pg.query<{ status: string; attempts: number; content: string | null; last_error: string | null; member_id: string }>(
+      'SELECT status, attempts, content, last_error, member_id FROM feedback.jobs WHERE id = $1',
+      [id],
+    );
+    return rows[0];
+  };
+  const callbacksFor = (jobId: string): Received[] => received.filter((r) => r.path.includes(jobId));
+
+  it('generates, calls back once with a valid signature, and records the job as succeeded', async () => {
+    const jobId = randomUUID();
+    const envelope = await publisher.publish('feedback.requested', {
+      jobId,
+      memberId: 'member-7',
+      callbackUrl: `${callbackBase}/ok/${jobId}`,
+      prompt: 'Write feedback for a member who trained three times.',
+    });
+
+    const done = await waitFor('the job to succeed', async () => {
+      const row = await job(jobId);
+      return row?.status === 'succeeded' ? row : undefined;
+    });
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 1, content: FEEDBACK_TEXT, member_id: 'member-7', last_error: null });
+
+    const [callback] = callbacksFor(jobId);
+    expect(JSON.parse(callback.body)).toEqual({ memberId: 'member-7', content: FEEDBACK_TEXT });
+    expect(verifySignature(SECRET, callback.body, callback.headers['x-ragmesh-signature'] as string)).toBe(true);
+    expect(callback.headers['x-ragmesh-timestamp']).toMatch(/^\d+$/);
+
+    // The same command again (a redelivery, or a re-sent publish): never delivered twice.
+    await publisher.publish('feedback.requested', envelope.payload, { id: envelope.id });
+    await publisher.publish('feedback.requested', envelope.payload);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(callbacksFor(jobId)).toHaveLength(1);
+    expect((await job(jobId)).status).toBe('succeeded');
+    const { rows } = await pg.query('SELECT 1 FROM feedback.processed_messages WHERE id = $1', [envelope.id]);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('marks the job dead and dead-letters the message when the callback answers 400', async () => {
+    const jobId = randomUUID();
+    const envelope = await publisher.publish('feedback.requested', {
+      jobId,
+      memberId: 'member-8',
+      callbackUrl: `${callbackBase}/reject/${jobId}`,
+      prompt: 'Write feedback.',
+    });
+
+    const dead = await waitFor('the job to be dead', async () => {
+      const row = await job(jobId);
+      return row?.status === 'dead' ? row : undefined;
+    });
+    expect(dead.last_error).toBe('callback refused with HTTP 400');
+    expect(callbacksFor(jobId)).toHaveLength(1);
+
+    const letter = await waitFor('the dead letter', () => takeDeadLetter(amqp, envelope.id));
+    expect(String(letter.properties.headers?.[DEATH_REASON_HEADER])).toContain('callback refused with HTTP 400');
+    expect(JSON.parse(letter.content.toString('utf8'))).toMatchObject({ id: envelope.id, payload: { jobId } });
+  });
+
+  it('counts status transitions in feedback_jobs_total', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${worker.opsPort}/metrics`)).text();
+    for (const status of ['queued', 'running', 'succeeded', 'dead']) {
+      expect(text).toMatch(new RegExp(`^feedback_jobs_total\\{[^}]*status="${status}"[^}]*\\} [1-9]`, 'm'));
+    }
+  });
+});
