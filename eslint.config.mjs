@@ -18,6 +18,7 @@ export default tseslint.config(
         depConstraints: [
           { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
           { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+          { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
         ],
       }],
     },
