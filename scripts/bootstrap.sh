@@ -9,6 +9,7 @@
 #        AMQP_URL     (amqp://guest:guest@127.0.0.1:5672)
 #        BOOTSTRAP_DRY_RUN=1   print the install/start commands instead of running them
 #        BOOTSTRAP_WAIT_SECONDS (120) how long to wait for a server to accept connections
+#        PG_CLUSTER (main)    the Debian PostgreSQL cluster to create/start when none answers
 set -euo pipefail
 export LOG_TAG=bootstrap
 # shellcheck source=scripts/lib/common.sh
@@ -19,6 +20,7 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}"
 WAIT_SECONDS="${BOOTSTRAP_WAIT_SECONDS:-120}"
 DRY_RUN="${BOOTSTRAP_DRY_RUN:-0}"
+PG_CLUSTER="${PG_CLUSTER:-main}"
 # Services that own tables (generation-proxy owns none).
 MIGRATING_SERVICES=(gateway retrieval model-registry summarizer feedback-worker)
 
@@ -39,14 +41,16 @@ act() {
   "$@"
 }
 
-# "<host> <port> <user> <password>" from a URL, with the scheme's default port.
+# host, port, user, password of a URL (scheme's default port, user postgres when absent),
+# separated by \x1f so that empty fields and spaces in a password survive `read`.
 url_parts() {
   node -e '
     const u = new URL(process.argv[1]);
     const port = u.port || process.argv[2];
     const host = u.hostname.replace(/^\[|\]$/g, "");
-    console.log([host || "127.0.0.1", port, decodeURIComponent(u.username), decodeURIComponent(u.password)].join(" "));
-  ' "$1" "$2"
+    const user = decodeURIComponent(u.username) || "postgres";
+    console.log([host || "127.0.0.1", port, user, decodeURIComponent(u.password)].join("\x1f"));
+  ' "$1" "$2" || die "cannot parse URL: $1"
 }
 
 step_deps() {
@@ -89,24 +93,24 @@ start_local_postgres() {
   fi
   local version cluster_port status
   version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$version" ] || [ ! -d "/etc/postgresql/$version/main" ]; then
+  if [ -z "$version" ] || [ ! -d "/etc/postgresql/$version/$PG_CLUSTER" ]; then
     version=$(pg_installed_version)
     [ -n "$version" ] || { [ "$DRY_RUN" = "1" ] && version=NN; } || die "postgres: no server binaries after install"
-    log "postgres: creating cluster $version/main on port $PG_PORT"
-    act as_root pg_createcluster "$version" main --port "$PG_PORT"
+    log "postgres: creating cluster $version/$PG_CLUSTER on port $PG_PORT"
+    act as_root pg_createcluster "$version" "$PG_CLUSTER" --port "$PG_PORT"
   fi
   # pg_lsclusters -h: "<ver> <cluster> <port> <online|down> <owner> <datadir> <logfile>"
-  read -r _ _ cluster_port status _ < <(pg_lsclusters -h 2>/dev/null | awk -v v="$version" '$1 == v && $2 == "main"') || true
+  read -r _ _ cluster_port status _ < <(pg_lsclusters -h 2>/dev/null | awk -v v="$version" -v c="$PG_CLUSTER" '$1 == v && $2 == c') || true
   if [ -n "${cluster_port:-}" ] && [ "$cluster_port" != "$PG_PORT" ]; then
-    die "postgres: cluster $version/main is configured for port $cluster_port but DATABASE_URL uses port $PG_PORT; set DATABASE_URL to match (not reconfiguring an existing cluster)"
+    die "postgres: cluster $version/$PG_CLUSTER is configured for port $cluster_port but DATABASE_URL uses port $PG_PORT; set DATABASE_URL to match (not reconfiguring an existing cluster)"
   fi
   if [ "${status:-}" = "online" ]; then
     # It may still be finishing its start-up.
     if wait_until 10 pg_ready; then log "postgres: running on $PG_HOST:$PG_PORT"; return 0; fi
-    die "postgres: cluster $version/main is online but $PG_HOST:$PG_PORT does not answer; check its listen_addresses"
+    die "postgres: cluster $version/$PG_CLUSTER is online but $PG_HOST:$PG_PORT does not answer; check its listen_addresses"
   fi
-  log "postgres: starting cluster $version/main"
-  act as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  log "postgres: starting cluster $version/$PG_CLUSTER"
+  act as_root pg_ctlcluster --skip-systemctl-redirect "$version" "$PG_CLUSTER" start
   [ "$DRY_RUN" = "1" ] && return 0
   wait_until "$WAIT_SECONDS" pg_ready || die "postgres: did not accept connections on $PG_HOST:$PG_PORT within ${WAIT_SECONDS}s (see /var/log/postgresql/)"
   log "postgres: started on $PG_HOST:$PG_PORT"
@@ -131,7 +135,7 @@ SQL
 }
 
 step_postgres() {
-  read -r PG_HOST PG_PORT PG_USER PG_PASSWORD < <(url_parts "$DATABASE_URL" 5432)
+  IFS=$'\x1f' read -r PG_HOST PG_PORT PG_USER PG_PASSWORD < <(url_parts "$DATABASE_URL" 5432)
   if pg_ready; then
     log "postgres: running on $PG_HOST:$PG_PORT"
   elif ! is_local_host "$PG_HOST"; then
@@ -177,7 +181,7 @@ start_local_rabbitmq() {
 }
 
 step_rabbitmq() {
-  read -r MQ_HOST MQ_PORT _ _ < <(url_parts "$AMQP_URL" 5672)
+  IFS=$'\x1f' read -r MQ_HOST MQ_PORT _ _ < <(url_parts "$AMQP_URL" 5672)
   if amqp_ready; then
     log "rabbitmq: running on $MQ_HOST:$MQ_PORT"
   elif ! is_local_host "$MQ_HOST"; then
@@ -192,7 +196,7 @@ step_rabbitmq() {
 step_build() {
   local t0=$SECONDS
   log "build: tsc -p tsconfig.build.json"
-  npx --no-install tsc -p tsconfig.build.json || die "build failed (see the TypeScript errors above)"
+  node node_modules/typescript/bin/tsc -p tsconfig.build.json || die "build failed (see the TypeScript errors above)"
   log "build: done in $((SECONDS - t0))s"
 }
 

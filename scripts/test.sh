@@ -67,11 +67,12 @@ step() {
   log "$name passed in $((SECONDS - t0))s"
 }
 
-# --ci: no watch, no colours needed; --json --outputFile keeps jest's normal output on the
-# terminal and also writes the counts for the summary line.
+# --json --outputFile keeps jest's normal output on the terminal and also writes the counts for
+# the summary line. --forceExit: a handle left open by a test (a socket, a timer) must not hang
+# CI after the results are in; jest still names the leak in its output.
 jest_step() {
   local project="$1"
-  step "test:$project" npm run --silent "test:$project" -- --ci --json --outputFile="$REPORT_DIR/jest-$project.json"
+  step "test:$project" npm run --silent "test:$project" -- --ci --forceExit --json --outputFile="$REPORT_DIR/jest-$project.json"
 }
 
 step bootstrap bash scripts/bootstrap.sh
