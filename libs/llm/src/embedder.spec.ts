@@ -30,7 +30,21 @@ describe('HashingEmbedder', () => {
     expect(cosine(zero, embedder.embed('서울'))).toBe(0);
   });
 
-  it('rejects bad dimensions and mismatched vectors', () => {
+  it('takes n-gram sizes and sublinear damping as options', () => {
+    const unigrams = new HashingEmbedder(64, { ngramSizes: [1] });
+    // Same syllables in another order: identical under unigrams only.
+    expect(cosine(unigrams.embed('가나다'), unigrams.embed('다나가'))).toBeCloseTo(1, 10);
+    expect(cosine(embedder.embed('가나다'), embedder.embed('다나가'))).toBeLessThan(0.9);
+    const plain = new HashingEmbedder(64, { ngramSizes: [1] });
+    const damped = new HashingEmbedder(64, { ngramSizes: [1], sublinear: true });
+    const repeated = '가 가 가 가 가 가 가 가 나';
+    // Damping lifts the lone syllable's share of the vector relative to the repeated one.
+    expect(cosine(damped.embed(repeated), damped.embed('나'))).toBeGreaterThan(cosine(plain.embed(repeated), plain.embed('나')));
+  });
+
+  it('rejects bad dimensions, bad n-gram sizes and mismatched vectors', () => {
+    expect(() => new HashingEmbedder(64, { ngramSizes: [] })).toThrow(/ngramSizes/);
+    expect(() => new HashingEmbedder(64, { ngramSizes: [0, 2] })).toThrow(/ngramSizes/);
     expect(() => new HashingEmbedder(0)).toThrow(/dimensions/);
     expect(() => cosine([1, 0], [1])).toThrow(/dimension mismatch/);
   });

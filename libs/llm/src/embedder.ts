@@ -2,6 +2,17 @@ import { normalize } from '@ragmesh/text';
 
 export const DEFAULT_EMBEDDING_DIMENSIONS = 256;
 export const EMBEDDING_NGRAM_SIZES: readonly number[] = [2, 3];
+const MAX_NGRAM_SIZE = 8;
+
+export interface HashingEmbedderOptions {
+  /** Character n-gram lengths hashed into the vector (default EMBEDDING_NGRAM_SIZES). */
+  ngramSizes?: readonly number[];
+  /**
+   * Dampen repeated n-grams with sign(x)·ln(1 + |x|) before normalising, so one frequent
+   * syllable pair cannot dominate the vector (off by default: stored vectors stay comparable).
+   */
+  sublinear?: boolean;
+}
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -25,12 +36,20 @@ export function fnv1a(text: string): number {
 export class HashingEmbedder {
   readonly name = 'local-hashing-embedder';
   readonly dimensions: number;
+  private readonly ngramSizes: readonly number[];
+  private readonly sublinear: boolean;
 
-  constructor(dimensions = DEFAULT_EMBEDDING_DIMENSIONS) {
+  constructor(dimensions = DEFAULT_EMBEDDING_DIMENSIONS, options: HashingEmbedderOptions = {}) {
     if (!Number.isInteger(dimensions) || dimensions < 1) {
       throw new RangeError(`HashingEmbedder: dimensions must be a positive integer, got ${dimensions}`);
     }
+    const ngramSizes = options.ngramSizes ?? EMBEDDING_NGRAM_SIZES;
+    if (ngramSizes.length === 0 || ngramSizes.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_NGRAM_SIZE)) {
+      throw new RangeError(`HashingEmbedder: ngramSizes must be integers between 1 and ${MAX_NGRAM_SIZE}, got [${ngramSizes.join(', ')}]`);
+    }
     this.dimensions = dimensions;
+    this.ngramSizes = [...new Set(ngramSizes)];
+    this.sublinear = options.sublinear ?? false;
   }
 
   embed(text: string): number[] {
@@ -38,7 +57,7 @@ export class HashingEmbedder {
     const chars = Array.from(normalize(text).replace(/[^\p{L}\p{N}\s]/gu, ' ').replace(/\s+/gu, ' ').trim());
     if (chars.length === 0) return vector;
     const padded = [' ', ...chars, ' '];
-    for (const n of EMBEDDING_NGRAM_SIZES) {
+    for (const n of this.ngramSizes) {
       for (let i = 0; i + n <= padded.length; i++) {
         const gram = padded.slice(i, i + n).join('');
         if (gram.trim().length === 0) continue;
@@ -47,6 +66,9 @@ export class HashingEmbedder {
         const sign = hash & 0x80000000 ? -1 : 1;
         vector[(hash & 0x7fffffff) % this.dimensions] += sign;
       }
+    }
+    if (this.sublinear) {
+      for (let i = 0; i < vector.length; i++) vector[i] = Math.sign(vector[i]) * Math.log1p(Math.abs(vector[i]));
     }
     const norm = Math.sqrt(vector.reduce((s, v) => s + v * v, 0));
     return norm === 0 ? vector : vector.map((v) => v / norm);

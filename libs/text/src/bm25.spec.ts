@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Bm25Index, tokenize } from './index';
+import { Bm25Index, searchTokens, tokenize } from './index';
 
 interface Fixtures {
   docs: { id: string; text: string }[];
@@ -43,6 +43,23 @@ describe('Bm25Index', () => {
     expect(index.search(['x'], 1)[0].score).toBeCloseTo(expected, 10);
   });
 
+  it('takes k1 and b: b 0 ignores length, k1 0 ignores term frequency', () => {
+    const noLength = new Bm25Index({ b: 0 });
+    noLength.add('short', ['x']);
+    noLength.add('long', ['x', 'y', 'z', 'w', 'v']);
+    const [a, b] = noLength.search(['x'], 2);
+    expect(a.score).toBeCloseTo(b.score, 12);
+
+    const noTf = new Bm25Index({ k1: 0, b: 0 });
+    noTf.add('once', ['x', 'y']);
+    noTf.add('twice', ['x', 'x']);
+    const scores = noTf.search(['x'], 2).map((h) => h.score);
+    expect(scores[0]).toBeCloseTo(scores[1], 12);
+
+    expect(() => new Bm25Index({ b: 1.5 })).toThrow(/b must be between 0 and 1/);
+    expect(() => new Bm25Index({ k1: -1 })).toThrow(/k1 must be/);
+  });
+
   it('removes and replaces documents', () => {
     const index = new Bm25Index();
     index.add('a', ['apple']);
@@ -77,6 +94,17 @@ describe('Bm25Index', () => {
       if (top && q.gold_ids.includes(top.id)) atOne++;
     }
     expect(fixtures.queries).toHaveLength(30);
+    expect(atOne / fixtures.queries.length).toBeGreaterThanOrEqual(MIN_RECALL_AT_1);
+  });
+
+  it(`ranks the gold document first for ≥ ${MIN_RECALL_AT_1} of the fixture queries with searchTokens`, () => {
+    const fixtures = JSON.parse(readFileSync(FIXTURES_PATH, 'utf8')) as Fixtures;
+    const index = new Bm25Index();
+    for (const doc of fixtures.docs) index.add(doc.id, searchTokens(doc.text));
+    const atOne = fixtures.queries.filter((q) => {
+      const [top] = index.search(searchTokens(q.question), 10);
+      return top !== undefined && q.gold_ids.includes(top.id);
+    }).length;
     expect(atOne / fixtures.queries.length).toBeGreaterThanOrEqual(MIN_RECALL_AT_1);
   });
 });

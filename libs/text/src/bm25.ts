@@ -6,13 +6,20 @@ interface DocEntry {
   termFrequencies: Map<string, number>;
 }
 
+export interface Bm25Options {
+  /** Term-frequency saturation (default BM25_K1). */
+  k1?: number;
+  /** Length normalisation, 0 = none, 1 = full (default BM25_B). */
+  b?: number;
+}
+
 export interface Bm25Hit {
   id: string;
   score: number;
 }
 
 /**
- * In-memory Okapi BM25 (k1 1.2, b 0.75) with the "+1" idf, ln(1 + (N − n + 0.5)/(n + 0.5)),
+ * In-memory Okapi BM25 (k1 1.2, b 0.75 unless given) with the "+1" idf, ln(1 + (N − n + 0.5)/(n + 0.5)),
  * which stays positive for terms in more than half of the documents.
  * Adding an id that exists replaces the document.
  */
@@ -20,6 +27,17 @@ export class Bm25Index {
   private readonly docs = new Map<string, DocEntry>();
   private readonly postings = new Map<string, Map<string, number>>();
   private totalLength = 0;
+  readonly k1: number;
+  readonly b: number;
+
+  constructor(options: Bm25Options = {}) {
+    const k1 = options.k1 ?? BM25_K1;
+    const b = options.b ?? BM25_B;
+    if (!Number.isFinite(k1) || k1 < 0) throw new RangeError(`Bm25Index: k1 must be a number >= 0, got ${k1}`);
+    if (!Number.isFinite(b) || b < 0 || b > 1) throw new RangeError(`Bm25Index: b must be between 0 and 1, got ${b}`);
+    this.k1 = k1;
+    this.b = b;
+  }
 
   get size(): number {
     return this.docs.size;
@@ -69,8 +87,8 @@ export class Bm25Index {
       const idf = Math.log(1 + (n - posting.size + 0.5) / (posting.size + 0.5));
       for (const [id, tf] of posting) {
         const length = this.docs.get(id)?.length ?? 0;
-        const denominator = tf + BM25_K1 * (1 - BM25_B + (BM25_B * length) / avgLength);
-        scores.set(id, (scores.get(id) ?? 0) + (idf * tf * (BM25_K1 + 1)) / denominator);
+        const denominator = tf + this.k1 * (1 - this.b + (this.b * length) / avgLength);
+        scores.set(id, (scores.get(id) ?? 0) + (idf * tf * (this.k1 + 1)) / denominator);
       }
     }
     return [...scores]

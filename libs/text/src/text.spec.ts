@@ -1,4 +1,4 @@
-import { countTokens, normalize, splitSentences, stripParticle, tokenize } from './index';
+import { countTokens, normalize, searchTokens, splitSentences, stripParticle, tokenize } from './index';
 
 describe('normalize', () => {
   it('composes decomposed Hangul, collapses whitespace and lowercases latin', () => {
@@ -36,6 +36,32 @@ describe('tokenize', () => {
   it('returns nothing for empty or punctuation-only input', () => {
     expect(tokenize('')).toEqual([]);
     expect(tokenize(' ... !? ')).toEqual([]);
+  });
+
+  it('splits digits and latin letters glued to Hangul from the Hangul run', () => {
+    // "2층침대" used to be one opaque token that only the identical string could match.
+    expect(tokenize('2층침대')).toEqual(['2', '층침', '침대', '층침대']);
+    expect(tokenize('007이')).toEqual(['007', '이']);
+  });
+});
+
+describe('searchTokens', () => {
+  it('turns a Hangul run into its syllables and syllable bigrams', () => {
+    expect(searchTokens('서울의')).toEqual(['서', '울', '의', '서울', '울의']);
+    expect(searchTokens('책')).toEqual(['책']);
+  });
+
+  it('lets a spaced and an unspaced compound share every Hangul token', () => {
+    const spaced = new Set(searchTokens('2층 침대'));
+    const glued = new Set(searchTokens('2층침대'));
+    for (const t of spaced) expect(glued).toContain(t);
+    expect(glued).toContain('침대');
+  });
+
+  it('keeps latin/digit words whole and lowercased, drops punctuation, is NFC-stable', () => {
+    expect(searchTokens('GPT-4o 모델!')).toEqual(['gpt', '4o', '모', '델', '모델']);
+    expect(searchTokens('날씨'.normalize('NFD'))).toEqual(searchTokens('날씨'));
+    expect(searchTokens(' ... ')).toEqual([]);
   });
 });
 

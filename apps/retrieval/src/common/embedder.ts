@@ -6,7 +6,7 @@ export abstract class Embedder {
 }
 
 /** Vectors are L2-normalised by the embedder, so the dot product is the cosine. */
-export function dot(a: number[], b: number[]): number {
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = Math.min(a.length, b.length);
   let sum = 0;
   for (let i = 0; i < n; i += 1) sum += a[i] * b[i];

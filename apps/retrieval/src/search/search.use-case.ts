@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { tokenize } from '@ragmesh/text';
+import { searchTokens } from '@ragmesh/text';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { dot, Embedder } from '../common/embedder';
@@ -76,7 +76,7 @@ export class SearchUseCase {
       filters.every(([key, value]) => chunk.metadata[key] === value);
 
     const bm25Scores = new Map<string, number>();
-    for (const hit of this.index.bm25Matches(tokenize(command.query))) {
+    for (const hit of this.index.bm25Matches(searchTokens(command.query))) {
       const chunk = this.index.get(hit.id);
       if (chunk !== undefined && accepts(chunk)) bm25Scores.set(hit.id, hit.score);
     }
