@@ -1,5 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { GrpcClientsModule } from '@ragmesh/contracts';
+import { MessagingModule } from '@ragmesh/messaging';
 import { ObservabilityModule } from '@ragmesh/observability';
+import { DatabaseModule } from '@ragmesh/persistence';
 import { ChatController } from './chat/chat.controller';
 import { ChatUseCase } from './chat/chat.use-case';
 import { APP_CONFIG, type AppConfig } from './config';
@@ -9,13 +12,14 @@ import { ConversationsUseCase } from './conversations/conversations.use-case';
 import { SummariesConsumer } from './conversations/summaries.consumer';
 import { DocumentsController } from './documents/documents.controller';
 import { DocumentsUseCase } from './documents/documents.use-case';
-import { GrpcClientsModule } from './grpc/grpc-clients.module';
+import { GenerationRepository, GrpcGenerationRepository } from './grpc/generation.repository';
+import { GrpcRetrievalRepository, RetrievalRepository } from './grpc/retrieval.repository';
 import { OpenApiController } from './health/openapi.controller';
 import { GatewayMetrics } from './http/metrics';
-import { MessagingModule } from './messaging/messaging.module';
+import { AmqpEventsRepository, EventsRepository } from './messaging/events.repository';
 import { ModelsController } from './models/models.controller';
 import { ModelsUseCase } from './models/models.use-case';
-import { DatabaseModule } from './persistence/database.module';
+import { dataSourceOptions } from './persistence/data-source';
 import { SearchController } from './search/search.controller';
 import { SearchUseCase } from './search/search.use-case';
 
@@ -26,14 +30,18 @@ export class AppModule {
       module: AppModule,
       imports: [
         ObservabilityModule.forRoot({ service: 'gateway', level: config.LOG_LEVEL }),
-        DatabaseModule.register(config),
-        MessagingModule.register(config),
-        GrpcClientsModule.register(config),
+        DatabaseModule.forRoot(dataSourceOptions(config)),
+        // Closed after the HTTP server has finished its requests: a finishing chat still publishes its turn.
+        MessagingModule.forRoot({ url: config.AMQP_URL, service: 'gateway', logLevel: config.LOG_LEVEL, closeOn: 'onApplicationShutdown' }),
+        GrpcClientsModule.forRoot({ retrieval: config.RETRIEVAL_GRPC_URL, generation: config.GENERATION_GRPC_URL }),
       ],
       controllers: [DocumentsController, SearchController, ChatController, ConversationsController, ModelsController, OpenApiController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ConversationsRepository, useClass: PgConversationsRepository },
+        { provide: RetrievalRepository, useClass: GrpcRetrievalRepository },
+        { provide: GenerationRepository, useClass: GrpcGenerationRepository },
+        { provide: EventsRepository, useClass: AmqpEventsRepository },
         GatewayMetrics,
         DocumentsUseCase,
         SearchUseCase,

@@ -1,7 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Messaging } from '@ragmesh/messaging';
+import { type Messaging, MESSAGING } from '@ragmesh/messaging';
 import { healthRouter, httpCorrelationMiddleware } from '@ragmesh/observability';
+import { DATA_SOURCE } from '@ragmesh/persistence';
 import { json } from 'express';
 import { Logger } from 'nestjs-pino';
 import type { DataSource } from 'typeorm';
@@ -11,8 +12,6 @@ import { readinessChecks } from './health/health';
 import { bodyParserErrorTranslator } from './http/body-parsing';
 import { GlobalExceptionFilter } from './http/exception.filter';
 import { GatewayMetrics } from './http/metrics';
-import { MESSAGING } from './messaging/messaging.module';
-import { DATA_SOURCE } from './persistence/database.module';
 
 /** The gateway's HTTP app, not yet listening; main.ts and the integration tests share it. */
 export async function createGatewayApp(config: AppConfig): Promise<NestExpressApplication> {

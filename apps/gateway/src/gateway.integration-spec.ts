@@ -11,7 +11,7 @@ import type { DataSource } from 'typeorm';
 import { createGatewayApp } from './app';
 import { loadAppConfig } from './config';
 import { ConversationsRepository } from './conversations/conversations.repository';
-import { DATA_SOURCE } from './persistence/database.module';
+import { DATA_SOURCE } from '@ragmesh/persistence';
 
 /*
  * The gateway in-process against the real PostgreSQL and RabbitMQ; retrieval and generation are

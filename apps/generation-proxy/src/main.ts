@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createLogger, runService } from '@ragmesh/observability';
+import { createLogger, exitOnShutdownSignals, runService } from '@ragmesh/observability';
 import { startGenerationProxy } from './app';
 import { loadAppConfig, SERVICE_NAME } from './config';
 
@@ -12,20 +12,5 @@ void runService(SERVICE_NAME, async () => {
   const logger = createLogger(SERVICE_NAME, config.LOG_LEVEL);
   logger.info({ grpcPort: config.GENERATION_GRPC_PORT, opsPort: running.opsPort }, `${SERVICE_NAME} started`);
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    running.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnShutdownSignals({ logger, close: () => running.close(), timeoutMs: SHUTDOWN_GRACE_MS, timeoutExitCode: 0 });
 });

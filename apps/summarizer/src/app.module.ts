@@ -1,10 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { GrpcClientsModule } from '@ragmesh/contracts';
+import { MessagingModule } from '@ragmesh/messaging';
 import { ObservabilityModule } from '@ragmesh/observability';
+import { DatabaseModule } from '@ragmesh/persistence';
 import { APP_CONFIG, type AppConfig, SERVICE_NAME } from './config';
-import { GrpcClientsModule } from './grpc/grpc-clients.module';
-import { MessagingModule } from './messaging/messaging.module';
-import { DatabaseModule } from './persistence/database.module';
 import { SummariesModule } from './summaries/summaries.module';
+import { dataSourceOptions } from './persistence/data-source';
 
 @Module({})
 export class AppModule {
@@ -13,9 +14,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         ObservabilityModule.forRoot({ service: SERVICE_NAME, level: config.LOG_LEVEL }),
-        DatabaseModule.register(config),
-        MessagingModule.register(config),
-        GrpcClientsModule.register(config),
+        DatabaseModule.forRoot(dataSourceOptions(config)),
+        MessagingModule.forRoot({ url: config.AMQP_URL, service: SERVICE_NAME, logLevel: config.LOG_LEVEL }),
+        GrpcClientsModule.forRoot({ generation: config.GENERATION_GRPC_URL }),
         SummariesModule.register(config),
       ],
       providers: [{ provide: APP_CONFIG, useValue: config }],

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
-import { runService } from '@ragmesh/observability';
+import { createLogger, exitOnShutdownSignals, runService } from '@ragmesh/observability';
 import { runMigrationsCli } from '@ragmesh/persistence';
 import { startSummarizer } from './bootstrap';
 import { loadAppConfig, SERVICE_NAME } from './config';
 import { dataSourceOptions } from './persistence/data-source';
 
-const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 /** Past this the process exits anyway: a supervisor's kill would otherwise interrupt us at a worse moment. */
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 
@@ -16,19 +15,6 @@ void runService(SERVICE_NAME, async () => {
     return;
   }
   const service = await startSummarizer(config);
-  const shutdown = (signal: NodeJS.Signals): void => {
-    const timer = setTimeout(() => {
-      process.stderr.write(`${SERVICE_NAME}: shutdown after ${signal} timed out\n`);
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    service.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`${SERVICE_NAME}: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, shutdown);
+  // A timed-out close may leave a message unacked (it is redelivered): exit 1 so the stop shows as unclean.
+  exitOnShutdownSignals({ logger: createLogger(SERVICE_NAME, config.LOG_LEVEL), close: () => service.close(), timeoutMs: SHUTDOWN_TIMEOUT_MS, timeoutExitCode: 1 });
 });

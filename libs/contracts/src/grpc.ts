@@ -42,4 +42,17 @@ export async function collect<T>(stream: Observable<T>): Promise<T[]> {
   return lastValueFrom(stream.pipe(toArray()));
 }
 
+/** The status a failed grpc-js call carries in `code`, or undefined when the error has none. */
+export function grpcStatusOf(err: unknown): status | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === 'number' && status[code] !== undefined ? (code as status) : undefined;
+}
+
+/** The server's text of a failed call (grpc-js puts it in `details`), else the error's message. */
+export function grpcErrorDetails(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'details' in err && typeof err.details === 'string' && err.details) return err.details;
+  return err instanceof Error ? err.message : String(err);
+}
+
 export { status as GrpcStatus };

@@ -4,3 +4,4 @@ export * as registry from './generated/ragmesh/v1/registry';
 export * from './proto-paths';
 export * from './events';
 export * from './grpc';
+export * from './grpc-clients';

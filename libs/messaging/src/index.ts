@@ -16,3 +16,6 @@ export {
 } from './policy';
 export type { RetryPolicy, FailureDecision } from './policy';
 export { buildEnvelope, decodeEnvelope } from './envelope';
+export { MessagingModule, MESSAGING } from './messaging.module';
+export type { MessagingModuleOptions, MessagingClosePhase } from './messaging.module';
+export { classifyGrpcError, PERMANENT_GRPC_CODES } from './grpc-failure';

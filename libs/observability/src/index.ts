@@ -22,3 +22,5 @@ export {
 } from './grpc';
 export type { GrpcHealthHandle } from './grpc';
 export { runService, BOOT_FAILURE_EXIT_CODE } from './run-service';
+export { startWorker, exitOnShutdownSignals, SHUTDOWN_SIGNALS } from './lifecycle';
+export type { RunningWorker, WorkerOptions, ShutdownOptions } from './lifecycle';

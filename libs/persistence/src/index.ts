@@ -7,3 +7,4 @@ export {
   migrationsTableName,
 } from './data-source';
 export type { ServiceDataSourceOptions } from './data-source';
+export { DatabaseModule, DATA_SOURCE } from './database.module';

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config';
+import { GenerationRepository, GrpcGenerationRepository } from '../grpc/generation.repository';
 import { AxiosCallbackClient, CALLBACK_OPTIONS, CallbackClient, type CallbackOptions } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
@@ -13,6 +14,7 @@ export class FeedbackModule {
     return {
       module: FeedbackModule,
       providers: [
+        { provide: GenerationRepository, useClass: GrpcGenerationRepository },
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
         { provide: CallbackClient, useClass: AxiosCallbackClient },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE } from '../persistence/database.module';
+import { DATA_SOURCE } from '@ragmesh/persistence';
 import { JobEntity, type JobStatus } from '../persistence/entities';
 
 export interface JobRecord {

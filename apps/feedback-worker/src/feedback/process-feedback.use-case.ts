@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PermanentError } from '@ragmesh/messaging';
+import { classifyGrpcError, PermanentError } from '@ragmesh/messaging';
 import { GenerationRepository } from '../grpc/generation.repository';
-import { classifyGrpcError } from '../grpc/grpc-errors';
 import { CallbackClient, classifyCallbackStatus } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
 import { JobsRepository } from './jobs.repository';

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import { DEFAULT_RETRY, type Messaging, type RetryPolicy } from '@ragmesh/messaging';
-import { MESSAGING } from '../messaging/messaging.module';
+import { DEFAULT_RETRY, type Messaging, MESSAGING, type RetryPolicy } from '@ragmesh/messaging';
 import { ProcessFeedbackUseCase } from './process-feedback.use-case';
 
 export const REQUESTS_QUEUE = 'feedback-worker.requests';

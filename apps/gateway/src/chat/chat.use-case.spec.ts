@@ -4,7 +4,7 @@ import type { Conversation, NewTurn, Reference, StoredMessage, SummaryOutcome, S
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { GenerationRepository, type GenerateChunk, type GenerateRequest, type ModelInfo } from '../grpc/generation.repository';
 import { RetrievalRepository, type IngestDocumentResponse, type ScoredChunk, type SearchRequest } from '../grpc/retrieval.repository';
-import { EventsRepository, type TurnCompleted } from '../messaging/messaging.module';
+import { EventsRepository, type TurnCompleted } from '../messaging/events.repository';
 import { ChatCommand, ChatEvent, ChatUseCase, MissingQuestionError } from './chat.use-case';
 
 const CONVERSATION_ID = '0b8e8f7e-3f7c-4a57-9c55-0b1d8a8a0c11';

@@ -6,7 +6,7 @@ import type { Conversation, Reference, TurnUsage } from '../conversations/conver
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { GenerationRepository, type GenerateChunk, type GenerateRequest } from '../grpc/generation.repository';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
-import { EventsRepository } from '../messaging/messaging.module';
+import { EventsRepository } from '../messaging/events.repository';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

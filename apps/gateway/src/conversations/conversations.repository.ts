@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
-import { DATA_SOURCE } from '../persistence/database.module';
+import { DATA_SOURCE } from '@ragmesh/persistence';
 import {
   Conversation,
   MessageRole,

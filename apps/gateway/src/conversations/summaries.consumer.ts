@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import { Messaging, PermanentError } from '@ragmesh/messaging';
-import { MESSAGING } from '../messaging/messaging.module';
+import { Messaging, MESSAGING, PermanentError } from '@ragmesh/messaging';
 import { UnknownConversationError } from './conversation.types';
 import { ConversationsUseCase } from './conversations.use-case';
 

@@ -1,9 +1,7 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import type { ClientGrpc } from '@nestjs/microservices';
-import { generation, GrpcDeadlines, serverStream, unary } from '@ragmesh/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import { generation, GENERATION_SERVICE_CLIENT, GrpcDeadlines, serverStream, unary } from '@ragmesh/contracts';
 import { outgoingMetadata } from '@ragmesh/observability';
 import type { Observable } from 'rxjs';
-import { GENERATION_CLIENT } from './tokens';
 
 /** Listing models is a cheap metadata call; it should answer as fast as a search. */
 const LIST_MODELS_DEADLINE_MS = GrpcDeadlines.search;
@@ -19,15 +17,9 @@ export abstract class GenerationRepository {
 }
 
 @Injectable()
-export class GrpcGenerationRepository extends GenerationRepository implements OnModuleInit {
-  private client!: generation.GenerationServiceClient;
-
-  constructor(@Inject(GENERATION_CLIENT) private readonly grpc: ClientGrpc) {
+export class GrpcGenerationRepository extends GenerationRepository {
+  constructor(@Inject(GENERATION_SERVICE_CLIENT) private readonly client: generation.GenerationServiceClient) {
     super();
-  }
-
-  onModuleInit(): void {
-    this.client = this.grpc.getService<generation.GenerationServiceClient>(generation.GENERATION_SERVICE_NAME);
   }
 
   generateStream(request: GenerateRequest): Observable<GenerateChunk> {

@@ -1,8 +1,6 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import type { ClientGrpc } from '@nestjs/microservices';
-import { GrpcDeadlines, retrieval, unary } from '@ragmesh/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import { GrpcDeadlines, retrieval, RETRIEVAL_SERVICE_CLIENT, unary } from '@ragmesh/contracts';
 import { outgoingMetadata } from '@ragmesh/observability';
-import { RETRIEVAL_CLIENT } from './tokens';
 
 export type IngestDocumentRequest = retrieval.IngestDocumentRequest;
 export type IngestDocumentResponse = retrieval.IngestDocumentResponse;
@@ -17,15 +15,9 @@ export abstract class RetrievalRepository {
 }
 
 @Injectable()
-export class GrpcRetrievalRepository extends RetrievalRepository implements OnModuleInit {
-  private client!: retrieval.RetrievalServiceClient;
-
-  constructor(@Inject(RETRIEVAL_CLIENT) private readonly grpc: ClientGrpc) {
+export class GrpcRetrievalRepository extends RetrievalRepository {
+  constructor(@Inject(RETRIEVAL_SERVICE_CLIENT) private readonly client: retrieval.RetrievalServiceClient) {
     super();
-  }
-
-  onModuleInit(): void {
-    this.client = this.grpc.getService<retrieval.RetrievalServiceClient>(retrieval.RETRIEVAL_SERVICE_NAME);
   }
 
   ingest(request: IngestDocumentRequest): Promise<IngestDocumentResponse> {

@@ -1,8 +1,6 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import type { ClientGrpc } from '@nestjs/microservices';
-import { generation, GrpcDeadlines, unary } from '@ragmesh/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import { generation, GENERATION_SERVICE_CLIENT, GrpcDeadlines, unary } from '@ragmesh/contracts';
 import { outgoingMetadata } from '@ragmesh/observability';
-import { GENERATION_CLIENT } from './tokens';
 
 export type SummarizeRequest = generation.SummarizeRequest;
 export type SummarizeResponse = generation.SummarizeResponse;
@@ -13,15 +11,9 @@ export abstract class GenerationRepository {
 }
 
 @Injectable()
-export class GrpcGenerationRepository extends GenerationRepository implements OnModuleInit {
-  private client!: generation.GenerationServiceClient;
-
-  constructor(@Inject(GENERATION_CLIENT) private readonly grpc: ClientGrpc) {
+export class GrpcGenerationRepository extends GenerationRepository {
+  constructor(@Inject(GENERATION_SERVICE_CLIENT) private readonly client: generation.GenerationServiceClient) {
     super();
-  }
-
-  onModuleInit(): void {
-    this.client = this.grpc.getService<generation.GenerationServiceClient>(generation.GENERATION_SERVICE_NAME);
   }
 
   summarize(request: SummarizeRequest): Promise<SummarizeResponse> {

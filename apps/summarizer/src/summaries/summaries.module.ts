@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config';
+import { GenerationRepository, GrpcGenerationRepository } from '../grpc/generation.repository';
 import { SummariesRepository, TypeOrmSummariesRepository } from './summaries.repository';
 import { SummarizeTurnUseCase, SUMMARY_POLICY, type SummaryPolicy } from './summarize-turn.use-case';
 import { SummarizerMetrics } from './summarizer.metrics';
@@ -13,6 +14,7 @@ export class SummariesModule {
     return {
       module: SummariesModule,
       providers: [
+        { provide: GenerationRepository, useClass: GrpcGenerationRepository },
         { provide: SUMMARY_POLICY, useValue: policy },
         { provide: SummariesRepository, useClass: TypeOrmSummariesRepository },
         { provide: SummaryEventsRepository, useClass: AmqpSummaryEventsRepository },

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PermanentError } from '@ragmesh/messaging';
+import { classifyGrpcError, PermanentError } from '@ragmesh/messaging';
 import { GenerationRepository } from '../grpc/generation.repository';
-import { classifyGrpcError } from '../grpc/grpc-errors';
 import { SummariesRepository, type StoredSummary } from './summaries.repository';
 import { SummarizerMetrics, type SummaryOutcome } from './summarizer.metrics';
 import { limitSentences } from './summary-guard';

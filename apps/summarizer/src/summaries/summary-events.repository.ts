@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MessagePayload } from '@ragmesh/contracts';
-import type { Messaging } from '@ragmesh/messaging';
-import { MESSAGING } from '../messaging/messaging.module';
+import { type Messaging, MESSAGING } from '@ragmesh/messaging';
 
 export type ConversationSummarized = MessagePayload<'conversation.summarized'>;
 

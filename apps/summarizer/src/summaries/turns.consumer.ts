@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import { DEFAULT_RETRY, type Messaging } from '@ragmesh/messaging';
-import { MESSAGING } from '../messaging/messaging.module';
+import { DEFAULT_RETRY, type Messaging, MESSAGING } from '@ragmesh/messaging';
 import { SummarizeTurnUseCase } from './summarize-turn.use-case';
 
 export const TURNS_QUEUE = 'summarizer.turns';
