@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as amqplib from 'amqplib';
 import pino from 'pino';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
-import { getCorrelationId, runWithCorrelationId } from '@ragmesh/observability';
+import { getCorrelationId, metricsRegistry, runWithCorrelationId } from '@ragmesh/observability';
 import { InvalidMessageError, Messaging, PermanentError, UnroutableMessageError } from './index';
 import type { ConsumerSpec } from './index';
 
@@ -100,6 +100,12 @@ describe('Messaging against RabbitMQ', () => {
     expect(await queueDepth(`${queue}.raw`)).toBe(1);
   });
 
+  async function countOf(name: string, labels: Record<string, string>): Promise<number> {
+    const metric = await metricsRegistry.getSingleMetric(name)?.get();
+    const match = metric?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
+    return match?.value ?? 0;
+  }
+
   it('retries a failing handler with growing delays until it succeeds', async () => {
     const attempts: { attempt: number; at: number; id: string }[] = [];
     await messaging.consume(
@@ -150,6 +156,10 @@ describe('Messaging against RabbitMQ', () => {
     expect(JSON.parse(letter.body)).toEqual(sent);
     // Listing is a peek: the letter is still there.
     expect(await queueDepth(`${queue}.dlq`)).toBe(1);
+    // Each fate is counted for the dashboards.
+    expect(await countOf('messaging_messages_total', { queue, outcome: 'retried' })).toBe(2);
+    expect(await countOf('messaging_messages_total', { queue, outcome: 'dead_lettered' })).toBe(1);
+    expect(await countOf('messaging_published_total', { type: 'document.deleted' })).toBeGreaterThanOrEqual(1);
   });
 
   it('dead-letters a PermanentError at once, without retries', async () => {

@@ -5,7 +5,7 @@ import type { ConfirmChannel, ConsumeMessage, GetMessage, Message, Options } fro
 import pino, { type Logger } from 'pino';
 import { EVENTS_EXCHANGE, isMessageType } from '@ragmesh/contracts';
 import type { Envelope, MessagePayload, MessageType } from '@ragmesh/contracts';
-import { CORRELATION_HEADER, getCorrelationId, runWithCorrelationId } from '@ragmesh/observability';
+import { CORRELATION_HEADER, getCorrelationId, getOrCreateCounter, metricsRegistry, runWithCorrelationId } from '@ragmesh/observability';
 import type { HealthCheck } from '@ragmesh/observability';
 import { ConfirmedSender, forwardOptions } from './confirmed-send';
 import { buildEnvelope, decodeEnvelope } from './envelope';
@@ -100,6 +100,15 @@ function isTransientPublishError(error: unknown): boolean {
   return message.includes('channel closed') || message.includes('connection closed') || message === 'timeout';
 }
 
+// Every message's fate is a counter: operators see retries and dead letters grow before users do.
+const consumedTotal = getOrCreateCounter(
+  metricsRegistry,
+  'messaging_messages_total',
+  'Consumed messages by queue and outcome (acked, retried, dead_lettered, requeued)',
+  ['queue', 'outcome'],
+);
+const publishedTotal = getOrCreateCounter(metricsRegistry, 'messaging_published_total', 'Publishes confirmed by the broker, by message type', ['type']);
+
 export class Messaging {
   private readonly exchange: string;
   private readonly log: Logger;
@@ -173,6 +182,7 @@ export class Messaging {
       headers: { [CORRELATION_HEADER]: envelope.correlationId },
     };
     await this.track(this.publishConfirmed(publisher, type, Buffer.from(JSON.stringify(envelope)), options, envelope.id));
+    publishedTotal.inc({ type });
     return envelope;
   }
 
@@ -402,7 +412,7 @@ export class Messaging {
     const decoded = decodeEnvelope(message.content, spec.types);
     if (!decoded.ok) {
       this.log.warn({ queue: spec.queue, reason: decoded.reason }, 'unprocessable message; dead-lettering');
-      await this.moveAndAck(channel, sender, message, deadLetterQueueName(spec.queue), deadLetterHeaders(headers, decoded.reason, routingKey));
+      await this.moveAndAck(channel, sender, message, deadLetterQueueName(spec.queue), deadLetterHeaders(headers, decoded.reason, routingKey), spec.queue, 'dead_lettered');
       return;
     }
     const envelope = decoded.envelope;
@@ -414,26 +424,37 @@ export class Messaging {
       const decision = decideOnFailure(spec.queue, attempt, policy, error);
       if (decision.action === 'retry') {
         this.log.warn({ queue: spec.queue, messageId: envelope.id, attempt, delayMs: decision.delayMs, correlationId, err: decision.error }, 'handler failed; retrying later');
-        await this.moveAndAck(channel, sender, message, decision.queue, retryHeaders(headers, decision.nextAttempt, decision.error, routingKey));
+        await this.moveAndAck(channel, sender, message, decision.queue, retryHeaders(headers, decision.nextAttempt, decision.error, routingKey), spec.queue, 'retried');
       } else {
         this.log.error({ queue: spec.queue, messageId: envelope.id, attempt, correlationId, reason: decision.reason }, 'handler failed; dead-lettering');
-        await this.moveAndAck(channel, sender, message, decision.queue, deadLetterHeaders(headers, decision.reason, routingKey));
+        await this.moveAndAck(channel, sender, message, decision.queue, deadLetterHeaders(headers, decision.reason, routingKey), spec.queue, 'dead_lettered');
       }
       return;
     }
     this.settle(channel, message, 'ack');
+    consumedTotal.inc({ queue: spec.queue, outcome: 'acked' });
   }
 
   // The original is acked only once its copy is confirmed, so a message is never in neither place.
-  private async moveAndAck(channel: ConfirmChannel, sender: ConfirmedSender, message: ConsumeMessage, queue: string, headers: Headers): Promise<void> {
+  private async moveAndAck(
+    channel: ConfirmChannel,
+    sender: ConfirmedSender,
+    message: ConsumeMessage,
+    queue: string,
+    headers: Headers,
+    from: string,
+    outcome: 'retried' | 'dead_lettered',
+  ): Promise<void> {
     try {
       await sender.sendToQueue(queue, message.content, forwardOptions(message.properties, headers));
     } catch (error) {
       this.log.error({ queue, err: errorMessage(error) }, 'could not move message; leaving it with the broker');
       this.settle(channel, message, 'requeue');
+      consumedTotal.inc({ queue: from, outcome: 'requeued' });
       return;
     }
     this.settle(channel, message, 'ack');
+    consumedTotal.inc({ queue: from, outcome });
   }
 
   private settle(channel: ConfirmChannel, message: ConsumeMessage, outcome: 'ack' | 'requeue'): void {
