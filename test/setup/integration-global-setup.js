@@ -6,7 +6,8 @@ const { Client } = require('pg');
 
 const BASE_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
 const BASE_AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const NAME = 'ragmesh_it';
+// RAGMESH_IT_NAME lets two checkouts on one machine run their integration tiers side by side.
+const NAME = process.env.RAGMESH_IT_NAME ?? 'ragmesh_it';
 
 async function recreateDatabase() {
   const admin = new URL(BASE_DATABASE_URL);
