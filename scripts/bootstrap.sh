@@ -57,7 +57,13 @@ step_deps() {
   if [ -f package-lock.json ]; then
     if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
       log "dependencies: installing (npm ci)"
-      npm ci --no-audit --no-fund
+      # npm 11 with omit-lockfile-registry-resolved (set on some machines) writes a lock that
+      # lacks other platforms' optional binaries (@swc/core-*, @bufbuild/buf-*), and then
+      # refuses it in `npm ci`; `npm install` honours the same lock without that check.
+      npm ci --no-audit --no-fund || {
+        log "dependencies: npm ci refused the lock; installing with npm install"
+        npm install --no-audit --no-fund
+      }
     else
       log "dependencies: up to date"
     fi
