@@ -2,6 +2,7 @@
 // bench:retrieval — ko-dev Recall@1/5/10, MRR@10, index build time and query latency for
 // ragmesh's retrieval (in-process: the service's own ingest/search use-cases) and for the
 // well-known JS search libraries, each with its defaults and fed ragmesh's BM25 tokenizer.
+// Then the scale point (bench/retrieval/scale.js; BENCH_SCALE_CHUNKS=0 skips it).
 // Prints one JSON document on stdout; progress goes to stderr.
 require('../lib/register-ts');
 const os = require('node:os');
@@ -9,6 +10,7 @@ const { loadKoDev } = require('./dataset');
 const { measure } = require('./score');
 const { buildRagmesh } = require('./ragmesh');
 const { peerRuns } = require('./peers');
+const { measureScale, DEFAULT_SCALE_CHUNKS } = require('./scale');
 
 // The weight the ko-dev sweep picked for the local hashing embedder (docs/architecture.md);
 // the service default stays 0.6 (the issue's default, right for a real embedding model).
@@ -41,6 +43,13 @@ async function main() {
   const bestPeer = best('mrrAt10');
   const ragmesh = results.filter((r) => r.name === 'ragmesh');
   const bestRagmesh = ragmesh.reduce((a, b) => (b.mrrAt10 > a.mrrAt10 ? b : a));
+  // The scale point runs last, in the same process, once the ko-dev runs have freed their indexes.
+  const scaleChunks = Number(process.env.BENCH_SCALE_CHUNKS ?? DEFAULT_SCALE_CHUNKS);
+  let scale = null;
+  if (scaleChunks > 0) {
+    process.stderr.write(`bench:retrieval scale point (${scaleChunks} chunks)…\n`);
+    scale = await measureScale(data, scaleChunks);
+  }
   const report = {
     benchmark: 'retrieval',
     dataset: { name: 'ko-dev', dir: data.dir, documents: data.docs.length, queries: data.queries.length },
@@ -52,6 +61,7 @@ async function main() {
       mrrAt10: Math.round((bestRagmesh.mrrAt10 - bestPeer.mrrAt10) * 1e4) / 1e4,
       recallAt1: Math.round((bestRagmesh.recallAt1 - best('recallAt1').recallAt1) * 1e4) / 1e4,
     },
+    scale,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -16,6 +16,12 @@ class NullDocumentsRepository extends DocumentsRepository {
   async replaceDocument() {
     return { replaced: false };
   }
+  async replaceDocuments(batch) {
+    return batch.map(() => ({ replaced: false }));
+  }
+  async listDocuments() {
+    return [];
+  }
   async deleteDocument() {
     return false;
   }

@@ -13,6 +13,8 @@ import { DocumentEvents } from './documents/document-events';
 import { DocumentsRepository } from './documents/documents.repository';
 import { GetChunkUseCase } from './documents/get-chunk.use-case';
 import { IngestDocumentUseCase } from './documents/ingest-document.use-case';
+import { IngestDocumentsUseCase } from './documents/ingest-documents.use-case';
+import { ListDocumentsUseCase } from './documents/list-documents.use-case';
 import { MessagingDocumentEvents } from './documents/messaging-document-events';
 import { TypeOrmDocumentsRepository } from './documents/typeorm-documents.repository';
 import { RetrievalController } from './retrieval.controller';
@@ -51,6 +53,8 @@ export class AppModule {
         IndexLoader,
         IndexSyncConsumer,
         IngestDocumentUseCase,
+        IngestDocumentsUseCase,
+        ListDocumentsUseCase,
         DeleteDocumentUseCase,
         GetChunkUseCase,
         SearchUseCase,

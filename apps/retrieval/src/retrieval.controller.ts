@@ -5,6 +5,8 @@ import { grpcCall } from './common/grpc-errors';
 import { DeleteDocumentUseCase } from './documents/delete-document.use-case';
 import { GetChunkUseCase } from './documents/get-chunk.use-case';
 import { IngestDocumentUseCase } from './documents/ingest-document.use-case';
+import { IngestDocumentsUseCase } from './documents/ingest-documents.use-case';
+import { ListDocumentsUseCase } from './documents/list-documents.use-case';
 import { SearchUseCase } from './search/search.use-case';
 
 /** gRPC transport only: each method hands the request to one use-case and maps its errors. */
@@ -17,6 +19,8 @@ export class RetrievalController implements retrieval.RetrievalServiceController
     private readonly remove: DeleteDocumentUseCase,
     private readonly searchChunks: SearchUseCase,
     private readonly chunks: GetChunkUseCase,
+    private readonly list: ListDocumentsUseCase,
+    private readonly ingestBatch: IngestDocumentsUseCase,
   ) {}
 
   ingestDocument(request: retrieval.IngestDocumentRequest): Promise<retrieval.IngestDocumentResponse> {
@@ -33,5 +37,13 @@ export class RetrievalController implements retrieval.RetrievalServiceController
 
   getChunk(request: retrieval.GetChunkRequest): Promise<retrieval.Chunk> {
     return grpcCall(() => this.chunks.execute(request));
+  }
+
+  listDocuments(request: retrieval.ListDocumentsRequest): Promise<retrieval.ListDocumentsResponse> {
+    return grpcCall(() => this.list.execute(request));
+  }
+
+  ingestDocuments(request: retrieval.IngestDocumentsRequest): Promise<retrieval.IngestDocumentsResponse> {
+    return grpcCall(() => this.ingestBatch.execute(request));
   }
 }

@@ -215,6 +215,110 @@ describe('retrieval service (gRPC, PostgreSQL, RabbitMQ)', () => {
     expect(res.results[0].documentId).toBe(koId);
   });
 
+  it('filters by published_at, widens the window when too few match, and takes a per-request fusion', async () => {
+    const timeCollection = `${run}-time`;
+    // Ages in months before the anchor 2024-06-30.
+    const ages = [1, 2, 8, 30];
+    for (const age of ages) {
+      await ingest({
+        id: `${run}-age${age}`,
+        title: '환불 규정',
+        format: 'text',
+        collection: timeCollection,
+        publishedAt: new Date(Date.UTC(2024, 5 - age, 10)).toISOString(),
+        content: `환불 규정 개정 ${age}: 구매 후 7일 이내에 환불을 요청할 수 있습니다.`,
+      });
+    }
+    await ingest({ id: `${run}-undated`, title: '환불 규정', format: 'text', collection: timeCollection, content: '환불 규정: 날짜 없음' });
+    const timed = (extra: Partial<retrieval.SearchRequest>) =>
+      search('환불 요청 기간', { collection: timeCollection, topK: 10, timeAnchor: '2024-06-30', ...extra });
+    const docs = (res: retrieval.SearchResponse) => res.results.map((r) => r.documentId.slice(run.length + 1)).sort();
+
+    const exact = await timed({ timeRangeMonths: 3, minCandidates: 2 });
+    expect(docs(exact)).toEqual(['age1', 'age2']);
+    expect(exact).toMatchObject({ timeRangeMonthsUsed: 3, timeRangeWidened: false, timeRangeExhausted: false });
+
+    // Three wanted: 3 and 6 months hold two, 12 months holds three.
+    const widened = await timed({ timeRangeMonths: 3 });
+    expect(docs(widened)).toEqual(['age1', 'age2', 'age8']);
+    expect(widened).toMatchObject({ timeRangeMonthsUsed: 12, timeRangeWidened: true, timeRangeExhausted: false });
+
+    const exhausted = await timed({ timeRangeMonths: 3, minCandidates: 10 });
+    expect(docs(exhausted)).toEqual(['age1', 'age2', 'age30', 'age8']);
+    expect(exhausted).toMatchObject({ timeRangeMonthsUsed: 60, timeRangeWidened: true, timeRangeExhausted: true });
+
+    const unfiltered = await timed({});
+    expect(docs(unfiltered)).toHaveLength(5);
+    expect(unfiltered.timeRangeMonthsUsed).toBe(0);
+
+    // bm25_weight 0 is sent (proto3 optional) and means dense only: every score is the scaled cosine.
+    const denseOnly = await timed({ bm25Weight: 0 });
+    for (const r of denseOnly.results) expect(r.score).toBeCloseTo(r.dense, 10);
+    const rrf = await timed({ fusion: 'rrf' });
+    expect(rrf.results[0].score).toBeLessThan(1 / 60);
+
+    const badAnchor = await grpcError(timed({ timeRangeMonths: 3, timeAnchor: 'yesterday' }));
+    expect(badAnchor.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badAnchor.details).toMatch(/^time_anchor: /);
+    const badWeight = await grpcError(timed({ bm25Weight: 2 }));
+    expect(badWeight.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badWeight.details).toMatch(/^bm25_weight: /);
+    const badFusion = await grpcError(timed({ fusion: 'best' }));
+    expect(badFusion.details).toMatch(/^fusion: /);
+  });
+
+  it('ingests a batch in one transaction, rejects a bad batch whole, and lists documents page by page', async () => {
+    const batchCollection = `${run}-batch`;
+    const batchDoc = (i: number, extra: Partial<retrieval.IngestDocumentRequest> = {}): Partial<retrieval.IngestDocumentRequest> => ({
+      id: `${run}-b${i}`,
+      title: `배치 문서 ${i}`,
+      format: 'text',
+      collection: batchCollection,
+      publishedAt: '2024-05-01',
+      content: `배치 문서 ${i}의 본문: 회의실 예약은 하루 전까지 해야 합니다.`,
+      ...extra,
+    });
+    const ingestBatch = (documents: Partial<retrieval.IngestDocumentRequest>[]) =>
+      call<{ documents: Partial<retrieval.IngestDocumentRequest>[] }, retrieval.IngestDocumentsResponse>(client, 'ingestDocuments', {
+        documents,
+      });
+    const list = (req: Partial<retrieval.ListDocumentsRequest>) =>
+      call<Partial<retrieval.ListDocumentsRequest>, retrieval.ListDocumentsResponse>(client, 'listDocuments', req);
+
+    const bad = await grpcError(ingestBatch([batchDoc(0), batchDoc(1), batchDoc(2, { content: ' ' })]));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(bad.details).toMatch(/^documents\[2\]\.content: /);
+    const stored = await db.query(`SELECT count(*)::int AS n FROM retrieval.documents WHERE collection = $1`, [batchCollection]);
+    expect(stored.rows[0].n).toBe(0);
+
+    const ok = await ingestBatch(Array.from({ length: 5 }, (_, i) => batchDoc(i)));
+    expect(ok.results.map((r) => r.documentId)).toEqual(Array.from({ length: 5 }, (_, i) => `${run}-b${i}`));
+    expect(ok.results.every((r) => r.chunkCount === 1 && !r.replaced)).toBe(true);
+    const again = await ingestBatch([batchDoc(4, { content: '바뀐 본문: 주차장은 지하 2층입니다.' })]);
+    expect(again.results[0]).toMatchObject({ replaced: true });
+    expect((await search('주차장 위치', { collection: batchCollection })).results[0].documentId).toBe(`${run}-b4`);
+
+    const seen: retrieval.DocumentSummary[] = [];
+    let pageToken = '';
+    let pages = 0;
+    do {
+      const page = await list({ collection: batchCollection, pageSize: 2, pageToken });
+      seen.push(...page.documents);
+      pageToken = page.nextPageToken;
+      pages += 1;
+    } while (pageToken !== '');
+    expect(pages).toBe(3);
+    expect(seen.map((d) => d.id)).toEqual(Array.from({ length: 5 }, (_, i) => `${run}-b${i}`));
+    expect(seen[0]).toMatchObject({ title: '배치 문서 0', collection: batchCollection, publishedAt: '2024-05-01T00:00:00.000Z', chunkCount: 1 });
+    expect(Date.parse(seen[4].updatedAt)).toBeGreaterThanOrEqual(Date.parse(seen[0].updatedAt));
+
+    const badSize = await grpcError(list({ pageSize: 1000 }));
+    expect(badSize.details).toMatch(/^page_size: /);
+    const badToken = await grpcError(list({ pageToken: 'garbage' }));
+    expect(badToken.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badToken.details).toMatch(/^page_token: /);
+  });
+
   it('answers bad input with INVALID_ARGUMENT naming the field, unknown chunks with NOT_FOUND', async () => {
     const emptyQuery = await grpcError(search(''));
     expect(emptyQuery.code).toBe(grpc.status.INVALID_ARGUMENT);

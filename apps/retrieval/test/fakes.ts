@@ -4,27 +4,77 @@ import type { SearchSettings } from '../src/common/settings';
 import { DeleteDocumentUseCase } from '../src/documents/delete-document.use-case';
 import { GetChunkUseCase } from '../src/documents/get-chunk.use-case';
 import { IngestDocumentUseCase } from '../src/documents/ingest-document.use-case';
+import { IngestDocumentsUseCase } from '../src/documents/ingest-documents.use-case';
+import { ListDocumentsUseCase } from '../src/documents/list-documents.use-case';
 import { SearchIndex } from '../src/search/search-index';
 import { SearchUseCase } from '../src/search/search.use-case';
 import type { MessagePayload } from '@ragmesh/contracts';
 import { Embedder } from '../src/common/embedder';
 import { RetrievalMetrics } from '../src/common/metrics';
 import { DocumentEvents } from '../src/documents/document-events';
-import type { ChunkRecord, ChunkWithDocument, DocumentRecord } from '../src/documents/document.model';
+import type { ChunkRecord, ChunkWithDocument, DocumentRecord, DocumentSummary } from '../src/documents/document.model';
 import { DocumentsRepository } from '../src/documents/documents.repository';
 
 /** The PostgreSQL repository's behaviour, in memory: replace is all-or-nothing. */
 export class InMemoryDocumentsRepository extends DocumentsRepository {
   readonly documents = new Map<string, DocumentRecord>();
   readonly chunks = new Map<string, ChunkRecord>();
+  readonly updatedAt = new Map<string, Date>();
   failNextWrite: Error | undefined;
+  /** Fails the batch write when it reaches this document id (after writing the ones before it). */
+  failBatchAt: string | undefined;
 
   async replaceDocument(document: DocumentRecord, chunks: ChunkRecord[]): Promise<{ replaced: boolean }> {
     this.throwIfFailing();
+    return this.write(document, chunks);
+  }
+
+  async replaceDocuments(batch: { document: DocumentRecord; chunks: ChunkRecord[] }[]): Promise<{ replaced: boolean }[]> {
+    this.throwIfFailing();
+    // A transaction: on failure, restore what was there before.
+    const documents = new Map(this.documents);
+    const chunks = new Map(this.chunks);
+    const updatedAt = new Map(this.updatedAt);
+    try {
+      return batch.map(({ document, chunks: docChunks }) => {
+        if (document.id === this.failBatchAt) throw new Error(`write of ${document.id} failed`);
+        return this.write(document, docChunks);
+      });
+    } catch (err) {
+      for (const [target, saved] of [
+        [this.documents, documents],
+        [this.chunks, chunks],
+        [this.updatedAt, updatedAt],
+      ] as [Map<string, unknown>, Map<string, unknown>][]) {
+        target.clear();
+        for (const [k, v] of saved) target.set(k, v);
+      }
+      throw err;
+    }
+  }
+
+  async listDocuments(afterId: string | null, limit: number, collection: string): Promise<DocumentSummary[]> {
+    return [...this.documents.values()]
+      .filter((d) => (afterId === null || d.id > afterId) && (collection === '' || d.collection === collection))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map((d) => ({
+        id: d.id,
+        title: d.title,
+        collection: d.collection,
+        metadata: d.metadata,
+        publishedAt: d.publishedAt,
+        updatedAt: this.updatedAt.get(d.id) ?? new Date(0),
+        chunkCount: this.chunksOf(d.id).length,
+      }));
+  }
+
+  private write(document: DocumentRecord, chunks: ChunkRecord[]): { replaced: boolean } {
     const replaced = this.documents.has(document.id);
     for (const [id, chunk] of this.chunks) if (chunk.documentId === document.id) this.chunks.delete(id);
     this.documents.set(document.id, { ...document });
     for (const chunk of chunks) this.chunks.set(chunk.id, { ...chunk });
+    this.updatedAt.set(document.id, new Date());
     return { replaced };
   }
 
@@ -164,6 +214,8 @@ export function buildHarness(opts: { embedder?: Embedder; search?: Partial<Searc
     metrics,
     index,
     ingest: new IngestDocumentUseCase(repository, index, embedder, events, metrics, locks, chunking),
+    ingestBatch: new IngestDocumentsUseCase(repository, index, embedder, events, metrics, locks, chunking),
+    list: new ListDocumentsUseCase(repository),
     remove: new DeleteDocumentUseCase(repository, index, events, metrics, locks),
     getChunk: new GetChunkUseCase(repository),
     search: new SearchUseCase(index, embedder, metrics, { ...TEST_SEARCH_SETTINGS, ...opts.search }),

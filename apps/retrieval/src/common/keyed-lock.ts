@@ -19,4 +19,14 @@ export class KeyedLock {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
+
+  /**
+   * Holds the locks of every key while the work runs. Keys are taken in sorted order, so two
+   * batches sharing documents cannot wait on each other.
+   */
+  async runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const take = (i: number): Promise<T> => (i === sorted.length ? work() : this.run(sorted[i], () => take(i + 1)));
+    return take(0);
+  }
 }

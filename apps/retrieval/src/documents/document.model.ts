@@ -23,6 +23,17 @@ export interface ChunkRecord {
   metadata: Record<string, string>;
 }
 
+/** A stored document as listed: no content, its chunk count. */
+export interface DocumentSummary {
+  id: string;
+  title: string;
+  collection: string;
+  metadata: Record<string, string>;
+  publishedAt: Date | null;
+  updatedAt: Date;
+  chunkCount: number;
+}
+
 /** A chunk with what search and GetChunk need from its document. */
 export interface ChunkWithDocument {
   chunkId: string;

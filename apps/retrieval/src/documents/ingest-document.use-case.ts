@@ -6,7 +6,7 @@ import { Embedder } from '../common/embedder';
 import { InvalidArgumentError, parseCommand } from '../common/errors';
 import { KeyedLock } from '../common/keyed-lock';
 import { RetrievalMetrics } from '../common/metrics';
-import { collectionName, stringMap } from '../common/schemas';
+import { collectionName, isIsoDate, stringMap } from '../common/schemas';
 import { CHUNKING_SETTINGS, type ChunkingSettings } from '../common/settings';
 import { SearchIndex } from '../search/search-index';
 import { DocumentEvents } from './document-events';
@@ -19,7 +19,6 @@ export const MAX_TITLE_CHARS = 500;
 // No '#': chunk ids are `${documentId}#${index}` and must split back unambiguously.
 export const DOCUMENT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 const DEFAULT_FORMAT = 'text';
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
 export const documentIdSchema = z
   .string()
@@ -49,7 +48,7 @@ export const ingestCommandSchema = z.object({
     .string()
     .trim()
     .default('')
-    .refine((d) => d === '' || (ISO_DATE.test(d) && !Number.isNaN(Date.parse(d))), 'must be an ISO-8601 date or empty')
+    .refine((d) => d === '' || isIsoDate(d), 'must be an ISO-8601 date or empty')
     .transform((d) => (d === '' ? null : new Date(d))),
   collection: collectionName,
 });
@@ -60,6 +59,87 @@ export interface IngestResult {
   documentId: string;
   chunkCount: number;
   replaced: boolean;
+}
+
+/** A validated document, chunked and embedded, ready to be written. */
+export interface PreparedDocument {
+  document: DocumentRecord;
+  chunks: ChunkRecord[];
+}
+
+/**
+ * Chunks and embeds a document; throws InvalidArgumentError when nothing indexable is left.
+ * Pure work before any write, so a batch can prepare every document before touching storage.
+ */
+export function prepareDocument(
+  input: IngestCommand,
+  embedder: Embedder,
+  chunking: ChunkingSettings,
+): PreparedDocument {
+  const command = parseCommand(ingestCommandSchema, input);
+  const documentId = command.id === '' ? randomUUID() : command.id;
+  const pieces = chunkText(command.content, {
+    maxTokens: chunking.maxTokens,
+    overlapTokens: chunking.overlapTokens,
+    format: command.format,
+  });
+  if (pieces.length === 0) throw new InvalidArgumentError('content', 'has no indexable text');
+
+  const document: DocumentRecord = {
+    id: documentId,
+    title: command.title,
+    format: command.format,
+    content: command.content,
+    collection: command.collection,
+    metadata: command.metadata,
+    publishedAt: command.publishedAt,
+    contentHash: createHash('sha256').update(command.content).digest('hex'),
+  };
+  const chunks: ChunkRecord[] = pieces.map((piece) => ({
+    id: chunkIdOf(documentId, piece.index),
+    documentId,
+    chunkIndex: piece.index,
+    text: piece.text,
+    heading: piece.heading ?? null,
+    tokenCount: piece.tokenCount,
+    embedding: embedder.embed(indexedText(command.title, piece.text)),
+    metadata: { embedder: embedder.name },
+  }));
+  return { document, chunks };
+}
+
+/** What the index holds for a freshly written document. */
+export function indexedChunks({ document, chunks }: PreparedDocument): ChunkWithDocument[] {
+  return chunks.map((chunk) => ({
+    chunkId: chunk.id,
+    documentId: document.id,
+    chunkIndex: chunk.chunkIndex,
+    text: chunk.text,
+    heading: chunk.heading,
+    embedding: chunk.embedding,
+    title: document.title,
+    collection: document.collection,
+    publishedAt: document.publishedAt,
+    documentMetadata: document.metadata,
+  }));
+}
+
+/** Announces a committed ingest; throws UnavailableError when the event cannot be published. */
+export function announceIngested(
+  events: DocumentEvents,
+  metrics: RetrievalMetrics,
+  { document, chunks }: PreparedDocument,
+  replaced: boolean,
+): Promise<void> {
+  return publishAfterCommit('document.ingested', document.id, metrics, () =>
+    events.ingested({
+      documentId: document.id,
+      title: document.title,
+      chunkCount: chunks.length,
+      replaced,
+      collection: document.collection,
+    }),
+  );
 }
 
 /** Chunk, embed, replace the document and its chunks in one transaction, index, announce. */
@@ -76,65 +156,16 @@ export class IngestDocumentUseCase {
   ) {}
 
   async execute(input: IngestCommand): Promise<IngestResult> {
-    const command = parseCommand(ingestCommandSchema, input);
-    const documentId = command.id === '' ? randomUUID() : command.id;
-
-    const pieces = chunkText(command.content, {
-      maxTokens: this.chunking.maxTokens,
-      overlapTokens: this.chunking.overlapTokens,
-      format: command.format,
-    });
-    if (pieces.length === 0) throw new InvalidArgumentError('content', 'has no indexable text');
-
-    const document: DocumentRecord = {
-      id: documentId,
-      title: command.title,
-      format: command.format,
-      content: command.content,
-      collection: command.collection,
-      metadata: command.metadata,
-      publishedAt: command.publishedAt,
-      contentHash: createHash('sha256').update(command.content).digest('hex'),
-    };
-    const chunks: ChunkRecord[] = pieces.map((piece) => ({
-      id: chunkIdOf(documentId, piece.index),
-      documentId,
-      chunkIndex: piece.index,
-      text: piece.text,
-      heading: piece.heading ?? null,
-      tokenCount: piece.tokenCount,
-      embedding: this.embedder.embed(indexedText(command.title, piece.text)),
-      metadata: { embedder: this.embedder.name },
-    }));
-
-    const { replaced } = await this.locks.run(documentId, async () => {
+    const prepared = prepareDocument(input, this.embedder, this.chunking);
+    const { document, chunks } = prepared;
+    const { replaced } = await this.locks.run(document.id, async () => {
       const outcome = await this.documents.replaceDocument(document, chunks);
-      this.index.replaceDocument(documentId, chunks.map((chunk): ChunkWithDocument => ({
-        chunkId: chunk.id,
-        documentId,
-        chunkIndex: chunk.chunkIndex,
-        text: chunk.text,
-        heading: chunk.heading,
-        embedding: chunk.embedding,
-        title: document.title,
-        collection: document.collection,
-        publishedAt: document.publishedAt,
-        documentMetadata: document.metadata,
-      })));
+      this.index.replaceDocument(document.id, indexedChunks(prepared));
       return outcome;
     });
     this.metrics.documentIngested(replaced);
     this.metrics.indexSize(this.index.documentCount, this.index.chunkCount);
-
-    await publishAfterCommit('document.ingested', documentId, this.metrics, () =>
-      this.events.ingested({
-        documentId,
-        title: document.title,
-        chunkCount: chunks.length,
-        replaced,
-        collection: document.collection,
-      }),
-    );
-    return { documentId, chunkCount: chunks.length, replaced };
+    await announceIngested(this.events, this.metrics, prepared, replaced);
+    return { documentId: document.id, chunkCount: chunks.length, replaced };
   }
 }

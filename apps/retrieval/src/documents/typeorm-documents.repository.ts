@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ChunkEntity } from '../persistence/chunk.entity';
 import { DocumentEntity } from '../persistence/document.entity';
-import type { ChunkRecord, ChunkWithDocument, DocumentRecord } from './document.model';
+import type { ChunkRecord, ChunkWithDocument, DocumentRecord, DocumentSummary } from './document.model';
 import { DocumentsRepository } from './documents.repository';
 
 // 8 columns per chunk: batches stay far below PostgreSQL's 65535 bind parameters.
@@ -27,6 +27,16 @@ const CHUNK_SELECT = `
     FROM retrieval.chunks c
     JOIN retrieval.documents d ON d.id = c.document_id`;
 
+interface DocumentSummaryRow {
+  id: string;
+  title: string;
+  collection: string;
+  metadata: Record<string, string> | null;
+  published_at: Date | null;
+  updated_at: Date;
+  chunk_count: number;
+}
+
 function toChunkWithDocument(row: ChunkRow): ChunkWithDocument {
   return {
     chunkId: row.id,
@@ -49,36 +59,67 @@ export class TypeOrmDocumentsRepository extends DocumentsRepository {
   }
 
   async replaceDocument(document: DocumentRecord, chunks: ChunkRecord[]): Promise<{ replaced: boolean }> {
+    return this.dataSource.transaction((manager) => this.replaceIn(manager, document, chunks));
+  }
+
+  async replaceDocuments(batch: { document: DocumentRecord; chunks: ChunkRecord[] }[]): Promise<{ replaced: boolean }[]> {
     return this.dataSource.transaction(async (manager) => {
-      // The upsert comes first: its row lock serialises concurrent ingests of the same id, so
-      // the chunk delete below sees the other transaction's committed chunks. xmax = 0 ⇔ inserted.
-      const rows: { inserted: boolean }[] = await manager.query(
-        `INSERT INTO retrieval.documents (id, title, format, content, collection, metadata, published_at, content_hash)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
-         ON CONFLICT (id) DO UPDATE SET
-           title = EXCLUDED.title, format = EXCLUDED.format, content = EXCLUDED.content,
-           collection = EXCLUDED.collection, metadata = EXCLUDED.metadata,
-           published_at = EXCLUDED.published_at, content_hash = EXCLUDED.content_hash,
-           updated_at = now()
-         RETURNING (xmax = 0) AS inserted`,
-        [
-          document.id,
-          document.title,
-          document.format,
-          document.content,
-          document.collection,
-          JSON.stringify(document.metadata),
-          document.publishedAt,
-          document.contentHash,
-        ],
-      );
-      await manager.query(`DELETE FROM retrieval.chunks WHERE document_id = $1`, [document.id]);
-      for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
-        const batch = chunks.slice(start, start + CHUNK_INSERT_BATCH);
-        await manager.createQueryBuilder().insert().into(ChunkEntity).values(batch).execute();
-      }
-      return { replaced: rows[0]?.inserted === false };
+      const outcomes: { replaced: boolean }[] = [];
+      for (const { document, chunks } of batch) outcomes.push(await this.replaceIn(manager, document, chunks));
+      return outcomes;
     });
+  }
+
+  async listDocuments(afterId: string | null, limit: number, collection: string): Promise<DocumentSummary[]> {
+    const rows: DocumentSummaryRow[] = await this.dataSource.query(
+      `SELECT d.id, d.title, d.collection, d.metadata, d.published_at, d.updated_at,
+              (SELECT count(*)::int FROM retrieval.chunks c WHERE c.document_id = d.id) AS chunk_count
+         FROM retrieval.documents d
+        WHERE ($1::text IS NULL OR d.id > $1) AND ($2 = '' OR d.collection = $2)
+        ORDER BY d.id
+        LIMIT $3`,
+      [afterId, collection, limit],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      title: row.title,
+      collection: row.collection,
+      metadata: row.metadata ?? {},
+      publishedAt: row.published_at,
+      updatedAt: row.updated_at,
+      chunkCount: row.chunk_count,
+    }));
+  }
+
+  private async replaceIn(manager: EntityManager, document: DocumentRecord, chunks: ChunkRecord[]): Promise<{ replaced: boolean }> {
+    // The upsert comes first: its row lock serialises concurrent ingests of the same id, so
+    // the chunk delete below sees the other transaction's committed chunks. xmax = 0 ⇔ inserted.
+    const rows: { inserted: boolean }[] = await manager.query(
+      `INSERT INTO retrieval.documents (id, title, format, content, collection, metadata, published_at, content_hash)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET
+         title = EXCLUDED.title, format = EXCLUDED.format, content = EXCLUDED.content,
+         collection = EXCLUDED.collection, metadata = EXCLUDED.metadata,
+         published_at = EXCLUDED.published_at, content_hash = EXCLUDED.content_hash,
+         updated_at = now()
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        document.id,
+        document.title,
+        document.format,
+        document.content,
+        document.collection,
+        JSON.stringify(document.metadata),
+        document.publishedAt,
+        document.contentHash,
+      ],
+    );
+    await manager.query(`DELETE FROM retrieval.chunks WHERE document_id = $1`, [document.id]);
+    for (let start = 0; start < chunks.length; start += CHUNK_INSERT_BATCH) {
+      const batch = chunks.slice(start, start + CHUNK_INSERT_BATCH);
+      await manager.createQueryBuilder().insert().into(ChunkEntity).values(batch).execute();
+    }
+    return { replaced: rows[0]?.inserted === false };
   }
 
   async deleteDocument(id: string): Promise<boolean> {

@@ -43,7 +43,7 @@ describe('IndexLoader', () => {
     expect(index.documentCount).toBe(total / 5);
     expect(metrics.size).toEqual({ documents: total / 5, chunks: total });
     // The index keeps Float32 vectors: equal to the fresh embedding up to float32 rounding.
-    const stored = Array.from(index.get('doc0#0')?.vector ?? []);
+    const stored = Array.from(index.vectorOf('doc0#0') ?? []);
     const fresh = embedder.embed('title 0\nchunk 0 of 0');
     expect(stored).toHaveLength(fresh.length);
     stored.forEach((v, i) => expect(v).toBeCloseTo(fresh[i], 6));

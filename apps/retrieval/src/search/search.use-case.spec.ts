@@ -136,4 +136,132 @@ describe('SearchUseCase', () => {
     expect(await invalidField(h.search.execute(q('ok', { collection: 'c'.repeat(129) })))).toBe('collection');
     expect(await invalidField(h.search.execute(q('ok', { filters: { '': 'x' } })))).toMatch(/^filters/);
   });
+
+  describe('per-request fusion override', () => {
+    const embedder = new TableEmbedder(2, [['query', [1, 0]]]);
+    const setup = () => {
+      const h = buildHarness({ embedder, search: { bm25Weight: 0.6, method: 'minmax' } });
+      h.index.addChunk(chunk('lexical', 'alpha beta alpha beta', [0, 1]));
+      h.index.addChunk(chunk('semantic', 'gamma delta', [1, 0]));
+      return h;
+    };
+
+    it('takes bm25_weight from the request, including 0 (dense only) and 1 (BM25 only)', async () => {
+      const h = setup();
+      expect((await h.search.execute(q('query alpha beta'))).results[0]).toMatchObject({ documentId: 'lexical', score: 0.6 });
+      const dense = await h.search.execute(q('query alpha beta', { bm25Weight: 0 }));
+      expect(dense.results[0]).toMatchObject({ documentId: 'semantic', score: 1 });
+      expect(dense.results[1]).toMatchObject({ documentId: 'lexical', score: 0 });
+      const lexical = await h.search.execute(q('query alpha beta', { bm25Weight: 1 }));
+      expect(lexical.results[0]).toMatchObject({ documentId: 'lexical', score: 1 });
+      expect((await h.search.execute(q('query alpha beta', { bm25Weight: 0.2 }))).results[0]).toMatchObject({
+        documentId: 'semantic',
+        score: 0.8,
+      });
+    });
+
+    it('takes the fusion method from the request (rrf scores are 1/(60 + rank) weighted)', async () => {
+      const h = setup();
+      const rrf = await h.search.execute(q('query alpha beta', { fusion: 'rrf', bm25Weight: 0.5 }));
+      const byId = Object.fromEntries(rrf.results.map((r) => [r.documentId, r.score]));
+      expect(byId.lexical).toBeCloseTo(0.5 / 61);
+      expect(byId.semantic).toBeCloseTo(0.5 / 61);
+      expect((await h.search.execute(q('query alpha beta', { fusion: 'MINMAX' }))).results[0].score).toBe(0.6);
+      // Empty means the service default (minmax here).
+      expect((await h.search.execute(q('query alpha beta', { fusion: '' }))).results[0].score).toBe(0.6);
+    });
+
+    it('rejects an unknown method or a weight outside [0, 1], naming the field', async () => {
+      const h = setup();
+      expect(await invalidField(h.search.execute(q('x', { fusion: 'borda' })))).toBe('fusion');
+      expect(await invalidField(h.search.execute(q('x', { bm25Weight: 1.5 })))).toBe('bm25_weight');
+      expect(await invalidField(h.search.execute(q('x', { bm25Weight: -0.1 })))).toBe('bm25_weight');
+      expect(await invalidField(h.search.execute(q('x', { bm25Weight: Number.NaN })))).toBe('bm25_weight');
+    });
+  });
+
+  describe('time range with widening', () => {
+    const anchor = '2024-06-30';
+    // One "refund" document per age; ages in months before the anchor.
+    const setup = async (ages: number[], extra: { undated?: boolean } = {}) => {
+      const h = buildHarness();
+      for (const age of ages) {
+        const published = new Date(Date.UTC(2024, 5 - age, 15)).toISOString();
+        await h.ingest.execute({ id: `m${age}`, title: '', content: `refund policy revision ${age}`, format: 'text', publishedAt: published });
+      }
+      if (extra.undated) await h.ingest.execute({ id: 'undated', title: '', content: 'refund policy undated', format: 'text' });
+      await h.ingest.execute({ id: 'future', title: '', content: 'refund policy future', format: 'text', publishedAt: '2024-09-01' });
+      return h;
+    };
+    const docs = (r: { results: { documentId: string }[] }) => r.results.map((x) => x.documentId).sort();
+
+    it('searches everything (and says no window) when no range is asked for', async () => {
+      const h = await setup([1, 20], { undated: true });
+      const res = await h.search.execute(q('refund policy', { topK: 10 }));
+      expect(docs(res)).toEqual(['future', 'm1', 'm20', 'undated']);
+      expect(res).toMatchObject({ timeRangeMonthsUsed: 0, timeRangeWidened: false, timeRangeExhausted: false });
+    });
+
+    it('keeps the requested window when it holds min_candidates matches', async () => {
+      const h = await setup([0, 1, 2, 8, 20], { undated: true });
+      const res = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 3 }));
+      expect(docs(res)).toEqual(['m0', 'm1', 'm2']);
+      expect(res).toMatchObject({ timeRangeMonthsUsed: 3, timeRangeWidened: false, timeRangeExhausted: false });
+    });
+
+    it('widens 3 → 6 → 12 when the window holds too few, and reports the range used', async () => {
+      const h = await setup([1, 8, 20]);
+      const res = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 3, minCandidates: 2 }));
+      expect(docs(res)).toEqual(['m1', 'm8']);
+      expect(res).toMatchObject({ timeRangeMonthsUsed: 12, timeRangeWidened: true, timeRangeExhausted: false });
+      const three = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 3, minCandidates: 3 }));
+      expect(docs(three)).toEqual(['m1', 'm20', 'm8']);
+      expect(three.timeRangeMonthsUsed).toBe(24);
+    });
+
+    it('stops at 60 months with what is there and says the minimum was not met', async () => {
+      const h = await setup([1, 70], { undated: true });
+      const res = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 6 }));
+      expect(docs(res)).toEqual(['m1']);
+      expect(res).toMatchObject({ timeRangeMonthsUsed: 60, timeRangeWidened: true, timeRangeExhausted: true });
+    });
+
+    it('counts only chunks the query matches and that pass the other filters', async () => {
+      const h = await setup([1, 2]);
+      await h.ingest.execute({ id: 'other', title: '', content: '완전히 다른 주제', format: 'text', publishedAt: '2024-06-01' });
+      await h.ingest.execute({
+        id: 'blog',
+        title: '',
+        content: 'refund policy blog',
+        format: 'text',
+        publishedAt: '2024-06-01',
+        collection: 'blog',
+      });
+      const res = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 3, collection: '' }));
+      expect(res.timeRangeMonthsUsed).toBe(3);
+      const onlyDefault = await h.search.execute(q('refund policy', { topK: 10, timeAnchor: anchor, timeRangeMonths: 3, filters: { collection: 'none' } }));
+      expect(onlyDefault).toMatchObject({ results: [], timeRangeMonthsUsed: 60, timeRangeExhausted: true });
+    });
+
+    it('defaults the anchor to now', async () => {
+      const h = buildHarness();
+      const recent = new Date(Date.now() - 10 * 86_400_000).toISOString();
+      await h.ingest.execute({ id: 'recent', title: '', content: 'refund policy', format: 'text', publishedAt: recent });
+      await h.ingest.execute({ id: 'old', title: '', content: 'refund policy', format: 'text', publishedAt: '2001-01-01' });
+      const res = await h.search.execute(q('refund policy', { timeRangeMonths: 3, minCandidates: 1 }));
+      expect(res.results.map((r) => r.documentId)).toEqual(['recent']);
+      expect(res.timeRangeMonthsUsed).toBe(3);
+    });
+
+    it('rejects bad time parameters, naming the field', async () => {
+      const h = buildHarness();
+      expect(await invalidField(h.search.execute(q('x', { timeAnchor: 'last week' })))).toBe('time_anchor');
+      expect(await invalidField(h.search.execute(q('x', { timeAnchor: '2024-02-30' })))).toBe('time_anchor');
+      expect(await invalidField(h.search.execute(q('x', { timeRangeMonths: -1 })))).toBe('time_range_months');
+      expect(await invalidField(h.search.execute(q('x', { timeRangeMonths: 1.5 })))).toBe('time_range_months');
+      expect(await invalidField(h.search.execute(q('x', { timeRangeMonths: 1201 })))).toBe('time_range_months');
+      expect(await invalidField(h.search.execute(q('x', { minCandidates: 101 })))).toBe('min_candidates');
+      expect(await invalidField(h.search.execute(q('x', { minCandidates: -3 })))).toBe('min_candidates');
+    });
+  });
 });

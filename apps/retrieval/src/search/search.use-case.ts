@@ -2,17 +2,28 @@ import { Inject, Injectable } from '@nestjs/common';
 import { searchTokens } from '@ragmesh/text';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { dot, Embedder } from '../common/embedder';
+import { Embedder } from '../common/embedder';
 import { parseCommand } from '../common/errors';
 import { RetrievalMetrics } from '../common/metrics';
-import { collectionName, stringMap } from '../common/schemas';
+import { collectionName, isIsoDate, stringMap } from '../common/schemas';
 import { SEARCH_SETTINGS, type SearchSettings } from '../common/settings';
+import { FUSION_METHODS } from '../config';
 import { type Candidate, fuse } from './fusion';
 import { type IndexedChunk, SearchIndex } from './search-index';
+import { topK } from './top-k';
+import { chooseTimeWindow, DEFAULT_MIN_CANDIDATES, type TimeWindowChoice } from './time-window';
 
 export const MAX_QUERY_CHARS = 2_000;
 export const DEFAULT_TOP_K = 5;
 export const MAX_TOP_K = 50;
+/** 100 years: anything wider is no filter at all. */
+export const MAX_TIME_RANGE_MONTHS = 1_200;
+export const MAX_MIN_CANDIDATES = 100;
+/**
+ * A chunk without a shared BM25 term still counts toward the time window's minimum when its
+ * cosine with the query reaches this: unrelated texts sit near 0 with the hashing embedder.
+ */
+export const DENSE_MATCH_MIN_COSINE = 0.2;
 
 export const searchCommandSchema = z.object({
   query: z
@@ -29,6 +40,38 @@ export const searchCommandSchema = z.object({
     .pipe(z.number().min(1, 'must be between 1 and 50').max(MAX_TOP_K, `must be between 1 and ${MAX_TOP_K}`)),
   collection: collectionName,
   filters: stringMap,
+  // The fields below are proto3 `optional`: undefined when the caller did not set them.
+  timeAnchor: z
+    .string()
+    .trim()
+    .optional()
+    .refine((d) => d === undefined || d === '' || isIsoDate(d), 'must be an ISO-8601 date or empty')
+    .transform((d) => (d === undefined || d === '' ? undefined : new Date(d))),
+  timeRangeMonths: z
+    .number()
+    .int('must be an integer')
+    .min(0, `must be between 0 and ${MAX_TIME_RANGE_MONTHS}`)
+    .max(MAX_TIME_RANGE_MONTHS, `must be between 0 and ${MAX_TIME_RANGE_MONTHS}`)
+    .optional()
+    .transform((m) => m ?? 0),
+  minCandidates: z
+    .number()
+    .int('must be an integer')
+    .min(0, `must be between 1 and ${MAX_MIN_CANDIDATES} (0 = ${DEFAULT_MIN_CANDIDATES})`)
+    .max(MAX_MIN_CANDIDATES, `must be between 1 and ${MAX_MIN_CANDIDATES} (0 = ${DEFAULT_MIN_CANDIDATES})`)
+    .optional()
+    .transform((m) => (m === undefined || m === 0 ? DEFAULT_MIN_CANDIDATES : m)),
+  fusion: z
+    .string()
+    .trim()
+    .optional()
+    .transform((f) => (f === undefined || f === '' ? undefined : f.toLowerCase()))
+    .pipe(z.enum(FUSION_METHODS, { errorMap: () => ({ message: `must be one of ${FUSION_METHODS.join(', ')} or empty` }) }).optional()),
+  bm25Weight: z
+    .number({ invalid_type_error: 'must be a number between 0 and 1' })
+    .min(0, 'must be between 0 and 1')
+    .max(1, 'must be between 0 and 1')
+    .optional(),
 });
 
 export type SearchCommand = z.input<typeof searchCommandSchema>;
@@ -48,10 +91,10 @@ export interface SearchHit {
 export interface SearchResult {
   results: SearchHit[];
   tookMs: number;
-}
-
-function topBy<T>(items: T[], score: (item: T) => number, limit: number): T[] {
-  return [...items].sort((a, b) => score(b) - score(a)).slice(0, limit);
+  /** Months of the time window searched; 0 = no time filter. */
+  timeRangeMonthsUsed: number;
+  timeRangeWidened: boolean;
+  timeRangeExhausted: boolean;
 }
 
 /**
@@ -70,38 +113,52 @@ export class SearchUseCase {
   async execute(input: SearchCommand): Promise<SearchResult> {
     const started = performance.now();
     const command = parseCommand(searchCommandSchema, input);
-    const filters = Object.entries(command.filters);
-    const accepts = (chunk: IndexedChunk): boolean =>
-      (command.collection === '' || chunk.collection === command.collection) &&
-      filters.every(([key, value]) => chunk.metadata[key] === value);
+    const index = this.index;
+    const slotCount = index.slots;
 
-    const bm25Scores = new Map<string, number>();
-    for (const hit of this.index.bm25Matches(searchTokens(command.query))) {
-      const chunk = this.index.get(hit.id);
-      if (chunk !== undefined && accepts(chunk)) bm25Scores.set(hit.id, hit.score);
+    const filters = Object.entries(command.filters);
+    const timeFiltered = command.timeRangeMonths > 0;
+    const filtered = command.collection !== '' || filters.length > 0 || timeFiltered;
+    const passesFilters = (chunk: IndexedChunk): boolean =>
+      (command.collection === '' || chunk.collection === command.collection) &&
+      // Without a date a chunk cannot be placed in any window.
+      (!timeFiltered || chunk.publishedAtMs !== null) &&
+      filters.every(([key, value]) => chunk.metadata[key] === value);
+    // 1 = searchable; computed once per slot (dead slots stay 0). Per-slot buffers are the
+    // index's reused scratch: execute never awaits, so no other search can interleave.
+    const accepted = index.maskBuffer();
+    for (let slot = 0; slot < slotCount; slot += 1) {
+      const chunk = index.at(slot);
+      if (chunk !== undefined && (!filtered || passesFilters(chunk))) accepted[slot] = 1;
     }
 
-    const queryVector = this.embedder.embed(command.query);
-    const denseScores = new Map<string, number>();
-    for (const chunk of this.index.all()) {
-      if (accepts(chunk)) denseScores.set(chunk.chunkId, dot(queryVector, chunk.vector));
+    const matches = index.bm25(searchTokens(command.query));
+    const bm25 = matches.scoreBySlot;
+    const dense = index.denseScores(this.embedder.embed(command.query));
+
+    let window: TimeWindowChoice | undefined;
+    if (timeFiltered) {
+      window = this.chooseWindow(command, accepted, bm25, dense);
+      for (let slot = 0; slot < slotCount; slot += 1) {
+        const t = accepted[slot] === 1 ? (index.at(slot)?.publishedAtMs ?? null) : null;
+        if (t === null || t < window.fromMs || t > window.toMs) accepted[slot] = 0;
+      }
     }
 
     const limit = this.settings.candidates;
-    // bm25Matches is already best first.
-    const ids = new Set<string>([...bm25Scores.keys()].slice(0, limit));
-    for (const [id] of topBy([...denseScores], ([, score]) => score, limit)) ids.add(id);
+    const idOf = (slot: number): string => index.at(slot)?.chunkId ?? '';
+    const candidateSlots = new Set(topK(bm25, accepted, idOf, limit, matches.slots));
+    for (const slot of topK(dense, accepted, idOf, limit)) candidateSlots.add(slot);
 
-    const candidates: Candidate[] = [...ids].map((id) => ({
-      id,
-      bm25: bm25Scores.get(id) ?? 0,
-      dense: denseScores.get(id) ?? 0,
-    }));
-    const fused = fuse(candidates, { method: this.settings.method, bm25Weight: this.settings.bm25Weight });
+    const candidates: Candidate[] = [...candidateSlots].map((slot) => ({ id: idOf(slot), bm25: bm25[slot], dense: dense[slot] }));
+    const fused = fuse(candidates, {
+      method: command.fusion ?? this.settings.method,
+      bm25Weight: command.bm25Weight ?? this.settings.bm25Weight,
+    });
 
     const results: SearchHit[] = [];
     for (const hit of fused.slice(0, command.topK)) {
-      const chunk = this.index.get(hit.id);
+      const chunk = index.get(hit.id);
       if (chunk === undefined) continue;
       results.push({
         chunkId: chunk.chunkId,
@@ -117,6 +174,34 @@ export class SearchUseCase {
     }
     const tookMs = performance.now() - started;
     this.metrics.searchCompleted(tookMs / 1000);
-    return { results, tookMs };
+    return {
+      results,
+      tookMs,
+      timeRangeMonthsUsed: window?.months ?? 0,
+      timeRangeWidened: window?.widened ?? false,
+      timeRangeExhausted: window?.exhausted ?? false,
+    };
+  }
+
+  /**
+   * A chunk counts toward the window's minimum when it passes the other filters and the query
+   * matches it: a shared BM25 term, or a cosine of at least DENSE_MATCH_MIN_COSINE.
+   */
+  private chooseWindow(
+    command: z.output<typeof searchCommandSchema>,
+    accepted: Uint8Array,
+    bm25: Float64Array,
+    dense: Float64Array,
+  ): TimeWindowChoice {
+    const published: number[] = [];
+    for (let slot = 0; slot < accepted.length; slot += 1) {
+      if (accepted[slot] !== 1 || (bm25[slot] <= 0 && dense[slot] < DENSE_MATCH_MIN_COSINE)) continue;
+      const t = this.index.at(slot)?.publishedAtMs;
+      if (t !== undefined && t !== null) published.push(t);
+    }
+    const choice = chooseTimeWindow(published, command.timeAnchor ?? new Date(), command.timeRangeMonths, command.minCandidates);
+    // chooseTimeWindow answers undefined only when no range was asked for; the caller checked.
+    if (choice === undefined) throw new Error('time window requested without a range');
+    return choice;
   }
 }

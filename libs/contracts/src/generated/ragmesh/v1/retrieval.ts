@@ -52,6 +52,28 @@ export interface SearchRequest {
   collection: string;
   /** Exact-match filters on document metadata. */
   filters: { [key: string]: string };
+  /** ISO-8601 date the time window ends at; unset or empty = now. */
+  timeAnchor?:
+    | string
+    | undefined;
+  /**
+   * Starting time window in months before time_anchor, by the document's published_at;
+   * unset or 0 = no time filter. Widened through 3, 6, 12, 24, 60 months while fewer than
+   * min_candidates chunks match inside it. Documents without published_at never match it.
+   */
+  timeRangeMonths?:
+    | number
+    | undefined;
+  /** Matching chunks the window must hold before widening stops; unset or 0 = 3. */
+  minCandidates?:
+    | number
+    | undefined;
+  /** "minmax" or "rrf"; unset or empty = the service's FUSION_METHOD. */
+  fusion?:
+    | string
+    | undefined;
+  /** Weight of BM25 in [0, 1] (dense gets the rest); unset = the service's FUSION_BM25_WEIGHT. */
+  bm25Weight?: number | undefined;
 }
 
 export interface SearchRequest_FiltersEntry {
@@ -79,6 +101,19 @@ export interface ScoredChunk_MetadataEntry {
 export interface SearchResponse {
   results: ScoredChunk[];
   tookMs: number;
+  /** The time window searched, in months; 0 = no time filter. Always set by the service. */
+  timeRangeMonthsUsed?:
+    | number
+    | undefined;
+  /** True when the window is wider than the one requested. */
+  timeRangeWidened?:
+    | boolean
+    | undefined;
+  /**
+   * True when even the widest window (60 months, or the requested one if wider) held fewer
+   * than min_candidates matching chunks: the results are what that window holds (maybe none).
+   */
+  timeRangeExhausted?: boolean | undefined;
 }
 
 export interface GetChunkRequest {
@@ -99,6 +134,47 @@ export interface Chunk_MetadataEntry {
   value: string;
 }
 
+export interface ListDocumentsRequest {
+  /** 1..100; 0 = 20. */
+  pageSize: number;
+  /** Opaque cursor from a previous next_page_token; empty = first page. */
+  pageToken: string;
+  /** Only documents of this collection; empty = all. */
+  collection: string;
+}
+
+export interface DocumentSummary {
+  id: string;
+  title: string;
+  collection: string;
+  /** ISO-8601; empty when unknown. */
+  publishedAt: string;
+  chunkCount: number;
+  /** ISO-8601 time of the last ingest. */
+  updatedAt: string;
+  metadata: { [key: string]: string };
+}
+
+export interface DocumentSummary_MetadataEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListDocumentsResponse {
+  documents: DocumentSummary[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface IngestDocumentsRequest {
+  documents: IngestDocumentRequest[];
+}
+
+export interface IngestDocumentsResponse {
+  /** One per request document, in request order. */
+  results: IngestDocumentResponse[];
+}
+
 export const RAGMESH_V1_PACKAGE_NAME = "ragmesh.v1";
 
 /** The retrieval service owns documents, chunks and the hybrid index. */
@@ -113,6 +189,14 @@ export interface RetrievalServiceClient {
   search(request: SearchRequest, metadata?: Metadata): Observable<SearchResponse>;
 
   getChunk(request: GetChunkRequest, metadata?: Metadata): Observable<Chunk>;
+
+  /** Pages through stored documents ordered by id. */
+
+  listDocuments(request: ListDocumentsRequest, metadata?: Metadata): Observable<ListDocumentsResponse>;
+
+  /** Ingests up to 100 documents in one transaction: one bad document rejects the whole batch. */
+
+  ingestDocuments(request: IngestDocumentsRequest, metadata?: Metadata): Observable<IngestDocumentsResponse>;
 }
 
 /** The retrieval service owns documents, chunks and the hybrid index. */
@@ -136,11 +220,32 @@ export interface RetrievalServiceController {
   ): Promise<SearchResponse> | Observable<SearchResponse> | SearchResponse;
 
   getChunk(request: GetChunkRequest, metadata?: Metadata): Promise<Chunk> | Observable<Chunk> | Chunk;
+
+  /** Pages through stored documents ordered by id. */
+
+  listDocuments(
+    request: ListDocumentsRequest,
+    metadata?: Metadata,
+  ): Promise<ListDocumentsResponse> | Observable<ListDocumentsResponse> | ListDocumentsResponse;
+
+  /** Ingests up to 100 documents in one transaction: one bad document rejects the whole batch. */
+
+  ingestDocuments(
+    request: IngestDocumentsRequest,
+    metadata?: Metadata,
+  ): Promise<IngestDocumentsResponse> | Observable<IngestDocumentsResponse> | IngestDocumentsResponse;
 }
 
 export function RetrievalServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["ingestDocument", "deleteDocument", "search", "getChunk"];
+    const grpcMethods: string[] = [
+      "ingestDocument",
+      "deleteDocument",
+      "search",
+      "getChunk",
+      "listDocuments",
+      "ingestDocuments",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("RetrievalService", method)(constructor.prototype[method], method, descriptor);
