@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
+import { type Envelope, EVENTS_EXCHANGE, type MessagePayload, PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
 import { DEATH_REASON_HEADER, Messaging } from '@ragmesh/messaging';
 import amqplib, { type ChannelModel, type GetMessage } from 'amqplib';
 import { Client } from 'pg';
@@ -133,12 +133,22 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
   const callbacksFor = (jobId: string): Received[] => received.filter((r) => r.path.includes(jobId));
 
   it('generates, calls back once with a valid signature, and records the job as succeeded', async () => {
+    // A temporary queue sees the status events the gateway would consume.
+    const statusChannel = await amqp.createChannel();
+    const { queue } = await statusChannel.assertQueue('', { exclusive: true, autoDelete: true });
+    await statusChannel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.status.changed');
+    const statuses: MessagePayload<'feedback.status.changed'>[] = [];
+    await statusChannel.consume(queue, (msg) => {
+      if (msg) statuses.push((JSON.parse(msg.content.toString()) as Envelope<MessagePayload<'feedback.status.changed'>>).payload);
+    }, { noAck: true });
+
     const jobId = randomUUID();
     const envelope = await publisher.publish('feedback.requested', {
       jobId,
       memberId: 'member-7',
       callbackUrl: `${callbackBase}/ok/${jobId}`,
       prompt: 'Write feedback for a member who trained three times.',
+      callbackAuthHeader: 'Bearer product-token',
     });
 
     const done = await waitFor('the job to succeed', async () => {
@@ -148,7 +158,10 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
     expect(done).toMatchObject({ status: 'succeeded', attempts: 1, content: FEEDBACK_TEXT, member_id: 'member-7', last_error: null });
 
     const [callback] = callbacksFor(jobId);
-    expect(JSON.parse(callback.body)).toEqual({ memberId: 'member-7', content: FEEDBACK_TEXT });
+    expect(JSON.parse(callback.body)).toEqual({ memberId: 'member-7', content: FEEDBACK_TEXT, jobId });
+    expect(callback.headers.authorization).toBe('Bearer product-token');
+    const seen = await waitFor('status events', async () => (statuses.filter((s) => s.jobId === jobId).length >= 2 ? statuses.filter((s) => s.jobId === jobId) : undefined));
+    expect(seen.map((s) => `${s.status}:${s.attempts}`)).toEqual(['running:1', 'succeeded:1']);
     expect(verifySignature(SECRET, callback.body, callback.headers['x-ragmesh-signature'] as string)).toBe(true);
     expect(callback.headers['x-ragmesh-timestamp']).toMatch(/^\d+$/);
 

@@ -12,6 +12,10 @@ import { ConversationsUseCase } from './conversations/conversations.use-case';
 import { SummariesConsumer } from './conversations/summaries.consumer';
 import { DocumentsController } from './documents/documents.controller';
 import { DocumentsUseCase } from './documents/documents.use-case';
+import { FeedbackStatusConsumer } from './feedback/feedback-status.consumer';
+import { FeedbackController } from './feedback/feedback.controller';
+import { FeedbackRepository, PgFeedbackRepository } from './feedback/feedback.repository';
+import { FeedbackUseCase } from './feedback/feedback.use-case';
 import { GenerationRepository, GrpcGenerationRepository } from './grpc/generation.repository';
 import { GrpcRetrievalRepository, RetrievalRepository } from './grpc/retrieval.repository';
 import { OpenApiController } from './health/openapi.controller';
@@ -19,6 +23,7 @@ import { GatewayMetrics } from './http/metrics';
 import { AmqpEventsRepository, EventsRepository } from './messaging/events.repository';
 import { ModelsController } from './models/models.controller';
 import { ModelsUseCase } from './models/models.use-case';
+import { OutboxRelay } from './outbox/outbox.relay';
 import { dataSourceOptions } from './persistence/data-source';
 import { SearchController } from './search/search.controller';
 import { SearchUseCase } from './search/search.use-case';
@@ -35,7 +40,7 @@ export class AppModule {
         MessagingModule.forRoot({ url: config.AMQP_URL, service: 'gateway', logLevel: config.LOG_LEVEL, closeOn: 'onApplicationShutdown' }),
         GrpcClientsModule.forRoot({ retrieval: config.RETRIEVAL_GRPC_URL, generation: config.GENERATION_GRPC_URL }),
       ],
-      controllers: [DocumentsController, SearchController, ChatController, ConversationsController, ModelsController, OpenApiController],
+      controllers: [DocumentsController, SearchController, ChatController, ConversationsController, ModelsController, FeedbackController, OpenApiController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: ConversationsRepository, useClass: PgConversationsRepository },
@@ -49,6 +54,10 @@ export class AppModule {
         ConversationsUseCase,
         ModelsUseCase,
         SummariesConsumer,
+        { provide: FeedbackRepository, useClass: PgFeedbackRepository },
+        FeedbackUseCase,
+        FeedbackStatusConsumer,
+        OutboxRelay,
       ],
     };
   }

@@ -42,7 +42,24 @@ export const feedbackRequested = z.object({
   jobId: z.string().uuid(),
   memberId: z.string().min(1),
   callbackUrl: z.string().url(),
+  /** Built by the gateway from the activity, so a worker that reads only the prompt still works. */
   prompt: z.string().min(1),
+  // Optional additions (issue 6); older producers omit them.
+  period: z.object({ startDate: isoDate, endDate: isoDate }).optional(),
+  activity: z.record(z.unknown()).optional(),
+  /** Sent verbatim as the callback's Authorization header. */
+  callbackAuthHeader: z.string().min(1).optional(),
+});
+
+export const FEEDBACK_JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead'] as const;
+export type FeedbackJobStatus = (typeof FEEDBACK_JOB_STATUSES)[number];
+
+export const feedbackStatusChanged = z.object({
+  jobId: z.string().uuid(),
+  status: z.enum(FEEDBACK_JOB_STATUSES),
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+  at: isoDate,
 });
 
 export const MessageCatalogue = {
@@ -51,6 +68,7 @@ export const MessageCatalogue = {
   'document.ingested': { kind: 'event', version: 1, schema: documentIngested },
   'document.deleted': { kind: 'event', version: 1, schema: documentDeleted },
   'feedback.requested': { kind: 'command', version: 1, schema: feedbackRequested },
+  'feedback.status.changed': { kind: 'event', version: 1, schema: feedbackStatusChanged },
 } as const;
 
 export type MessageType = keyof typeof MessageCatalogue;

@@ -48,6 +48,14 @@ describe('AxiosCallbackClient', () => {
     expect(headers['x-ragmesh-delivery-id']).toBe('job-1');
   });
 
+  it('sends the per-request auth header only when given', async () => {
+    const client = new AxiosCallbackClient({ signingSecret: 'shh', timeoutMs: 2_000 });
+    await client.deliver(url, 'job-4', { memberId: 'm', content: 'c', jobId: 'job-4' }, { authHeader: 'Bearer product-token' });
+    await client.deliver(url, 'job-5', { memberId: 'm', content: 'c' });
+    expect(received.map((r) => r.headers.authorization)).toEqual(['Bearer product-token', undefined]);
+    expect(JSON.parse(received[0].body)).toEqual({ memberId: 'm', content: 'c', jobId: 'job-4' });
+  });
+
   it('reports error statuses instead of throwing', async () => {
     answer = 503;
     const client = new AxiosCallbackClient({ signingSecret: 'shh', timeoutMs: 2_000 });

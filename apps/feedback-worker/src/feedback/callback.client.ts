@@ -14,11 +14,18 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export interface CallbackBody {
   memberId: string;
   content: string;
+  /** Lets the receiver match the delivery to the job it was given at POST /v1/feedback. */
+  jobId?: string;
+}
+
+export interface DeliverOptions {
+  /** The caller's per-request credential, sent as the Authorization header. */
+  authHeader?: string;
 }
 
 /** The HTTP status the callback target answered with; network failures and timeouts reject. */
 export abstract class CallbackClient {
-  abstract deliver(url: string, deliveryId: string, body: CallbackBody): Promise<{ status: number }>;
+  abstract deliver(url: string, deliveryId: string, body: CallbackBody, opts?: DeliverOptions): Promise<{ status: number }>;
 }
 
 @Injectable()
@@ -27,7 +34,7 @@ export class AxiosCallbackClient extends CallbackClient {
     super();
   }
 
-  async deliver(url: string, deliveryId: string, body: CallbackBody): Promise<{ status: number }> {
+  async deliver(url: string, deliveryId: string, body: CallbackBody, opts: DeliverOptions = {}): Promise<{ status: number }> {
     // Sent as bytes so what is signed is exactly what goes on the wire.
     const payload = Buffer.from(JSON.stringify(body), 'utf8');
     const response = await axios.post(url, payload, {
@@ -42,6 +49,7 @@ export class AxiosCallbackClient extends CallbackClient {
         // Unix seconds, as most webhook receivers expect.
         [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
         [DELIVERY_ID_HEADER]: deliveryId,
+        ...(opts.authHeader ? { Authorization: opts.authHeader } : {}),
       },
     });
     return { status: response.status };

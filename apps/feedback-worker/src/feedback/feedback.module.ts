@@ -3,6 +3,7 @@ import type { AppConfig } from '../config';
 import { GenerationRepository, GrpcGenerationRepository } from '../grpc/generation.repository';
 import { AxiosCallbackClient, CALLBACK_OPTIONS, CallbackClient, type CallbackOptions } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
+import { AmqpJobEvents, JobEvents } from './job-events';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
 import { ProcessFeedbackUseCase } from './process-feedback.use-case';
 import { RequestsConsumer } from './requests.consumer';
@@ -18,6 +19,7 @@ export class FeedbackModule {
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
         { provide: CallbackClient, useClass: AxiosCallbackClient },
+        { provide: JobEvents, useClass: AmqpJobEvents },
         FeedbackMetrics,
         ProcessFeedbackUseCase,
         RequestsConsumer,

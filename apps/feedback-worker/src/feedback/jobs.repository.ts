@@ -20,7 +20,7 @@ export abstract class JobsRepository {
   abstract isProcessed(envelopeId: string): Promise<boolean>;
   abstract find(jobId: string): Promise<JobRecord | null>;
   /** Creates the job as queued when new, then marks it running and counts the attempt. */
-  abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean }>;
+  abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }>;
   /** In one transaction: the job succeeded with its content, and the envelope id is recorded. */
   abstract succeed(jobId: string, content: string, envelopeId: string): Promise<void>;
   abstract fail(jobId: string, status: Extract<JobStatus, 'failed' | 'dead'>, error: string): Promise<void>;
@@ -50,18 +50,18 @@ export class TypeOrmJobsRepository extends JobsRepository {
     return { id, memberId, callbackUrl, status, attempts, content, lastError };
   }
 
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean }> {
+  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }> {
     // xmax = 0 only on a freshly inserted row: tells a new job from a retried one in one statement.
-    const rows: { created: boolean }[] = await this.ds.query(
+    const rows: { created: boolean; attempts: number }[] = await this.ds.query(
       `INSERT INTO feedback.jobs AS j (id, member_id, callback_url, status, attempts)
        VALUES ($1, $2, $3, 'running', 1)
        ON CONFLICT (id) DO UPDATE
          SET status = 'running', attempts = j.attempts + 1, member_id = EXCLUDED.member_id,
              callback_url = EXCLUDED.callback_url, updated_at = now()
-       RETURNING (xmax = 0) AS created`,
+       RETURNING (xmax = 0) AS created, attempts`,
       [job.id, job.memberId, job.callbackUrl],
     );
-    return { created: rows[0]?.created === true };
+    return { created: rows[0]?.created === true, attempts: rows[0]?.attempts ?? 1 };
   }
 
   async succeed(jobId: string, content: string, envelopeId: string): Promise<void> {

@@ -4,7 +4,15 @@ import { MetricsService } from '@ragmesh/observability';
 import { Registry } from 'prom-client';
 import { GenerationRepository, type GenerateRequest, type GenerateResponse } from '../grpc/generation.repository';
 import type { JobStatus } from '../persistence/entities';
-import { type CallbackBody, CallbackClient } from './callback.client';
+import { type CallbackBody, CallbackClient, type DeliverOptions } from './callback.client';
+import { JobEvents, type StatusChange } from './job-events';
+
+class RecordedEvents extends JobEvents {
+  readonly changes: StatusChange[] = [];
+  async statusChanged(change: StatusChange): Promise<void> {
+    this.changes.push(change);
+  }
+}
 import { FeedbackMetrics } from './feedback.metrics';
 import { type JobRecord, JobsRepository, type LockResult } from './jobs.repository';
 import { JobBusyError, ProcessFeedbackUseCase, type ProcessFeedbackCommand } from './process-feedback.use-case';
@@ -20,10 +28,11 @@ class InMemoryJobs extends JobsRepository {
   async find(jobId: string): Promise<JobRecord | null> {
     return this.jobs.get(jobId) ?? null;
   }
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean }> {
+  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }> {
     const existing = this.jobs.get(job.id);
-    this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts: (existing?.attempts ?? 0) + 1 });
-    return { created: !existing };
+    const attempts = (existing?.attempts ?? 0) + 1;
+    this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts });
+    return { created: !existing, attempts };
   }
   async succeed(jobId: string, content: string, envelopeId: string): Promise<void> {
     this.update(jobId, { status: 'succeeded', content, lastError: null });
@@ -59,10 +68,10 @@ class FakeGeneration extends GenerationRepository {
 }
 
 class FakeCallbacks extends CallbackClient {
-  readonly calls: { url: string; deliveryId: string; body: CallbackBody }[] = [];
+  readonly calls: { url: string; deliveryId: string; body: CallbackBody; opts?: DeliverOptions }[] = [];
   answer: number | Error = 200;
-  async deliver(url: string, deliveryId: string, body: CallbackBody): Promise<{ status: number }> {
-    this.calls.push({ url, deliveryId, body });
+  async deliver(url: string, deliveryId: string, body: CallbackBody, opts?: DeliverOptions): Promise<{ status: number }> {
+    this.calls.push({ url, deliveryId, body, ...(opts?.authHeader ? { opts } : {}) });
     if (this.answer instanceof Error) throw this.answer;
     return { status: this.answer };
   }
@@ -76,6 +85,7 @@ describe('ProcessFeedbackUseCase', () => {
   let callbacks: FakeCallbacks;
   let registry: Registry;
   let useCase: ProcessFeedbackUseCase;
+  let events: RecordedEvents;
 
   const command = (overrides: Partial<ProcessFeedbackCommand> = {}): ProcessFeedbackCommand => ({
     envelopeId: 'env-1',
@@ -97,7 +107,8 @@ describe('ProcessFeedbackUseCase', () => {
     generation = new FakeGeneration();
     callbacks = new FakeCallbacks();
     registry = new Registry();
-    useCase = new ProcessFeedbackUseCase(jobs, generation, callbacks, new FeedbackMetrics(new MetricsService(undefined, registry)));
+    events = new RecordedEvents();
+    useCase = new ProcessFeedbackUseCase(jobs, generation, callbacks, new FeedbackMetrics(new MetricsService(undefined, registry)), events);
   });
 
   it('generates from the prompt alone, delivers {memberId, content} and records success', async () => {
@@ -107,7 +118,7 @@ describe('ProcessFeedbackUseCase', () => {
     expect(generation.requests[0].messages).toEqual([{ role: 'user', content: 'Write feedback for 3 workouts this week.' }]);
     expect(generation.requests[0].context).toEqual([]);
     expect(callbacks.calls).toEqual([
-      { url: 'https://backend.example/feedback', deliveryId: JOB, body: { memberId: 'member-42', content: 'Great progress this week.' } },
+      { url: 'https://backend.example/feedback', deliveryId: JOB, body: { memberId: 'member-42', content: 'Great progress this week.', jobId: JOB } },
     ]);
     expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'succeeded', attempts: 1, content: 'Great progress this week.' });
     expect(jobs.processed.has('env-1')).toBe(true);
@@ -183,5 +194,19 @@ describe('ProcessFeedbackUseCase', () => {
     generation.reply = { model: 'fake', text: '  ', finishReason: 'stop', upstream: 'fake', usage: undefined };
     await expect(useCase.execute(command())).rejects.toThrow('returned no text');
     expect(callbacks.calls).toHaveLength(0);
+  });
+
+  it('announces each status transition with the attempt count and sends the caller\'s auth header', async () => {
+    callbacks.answer = 503;
+    await expect(useCase.execute(command({ callbackAuthHeader: 'Bearer t' }))).rejects.toThrow('callback answered HTTP 503');
+    callbacks.answer = 200;
+    await expect(useCase.execute(command({ envelopeId: 'env-2', callbackAuthHeader: 'Bearer t' }))).resolves.toBe('succeeded');
+    expect(events.changes).toEqual([
+      { jobId: JOB, status: 'running', attempts: 1 },
+      { jobId: JOB, status: 'failed', attempts: 1, lastError: 'callback answered HTTP 503' },
+      { jobId: JOB, status: 'running', attempts: 2 },
+      { jobId: JOB, status: 'succeeded', attempts: 2 },
+    ]);
+    expect(callbacks.calls.map((c) => c.opts)).toEqual([{ authHeader: 'Bearer t' }, { authHeader: 'Bearer t' }]);
   });
 });

@@ -3,6 +3,7 @@ import { classifyGrpcError, PermanentError } from '@ragmesh/messaging';
 import { GenerationRepository } from '../grpc/generation.repository';
 import { CallbackClient, classifyCallbackStatus } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
+import { JobEvents } from './job-events';
 import { JobsRepository } from './jobs.repository';
 
 export interface ProcessFeedbackCommand {
@@ -12,6 +13,8 @@ export interface ProcessFeedbackCommand {
   memberId: string;
   callbackUrl: string;
   prompt: string;
+  /** Sent as the callback's Authorization header when the request carried one. */
+  callbackAuthHeader?: string;
   /** No retry follows a failure of this attempt: the job is dead if it fails. */
   isLastAttempt: boolean;
 }
@@ -37,6 +40,7 @@ export class ProcessFeedbackUseCase {
     private readonly generation: GenerationRepository,
     private readonly callbacks: CallbackClient,
     private readonly metrics: FeedbackMetrics,
+    private readonly events: JobEvents,
   ) {}
 
   async execute(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
@@ -51,20 +55,23 @@ export class ProcessFeedbackUseCase {
     // Never deliver twice, whichever message asked for it.
     if (existing?.status === 'succeeded') return 'duplicate';
 
-    const { created } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
+    const { created, attempts } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
     if (created) this.metrics.transition('queued');
     this.metrics.transition('running');
+    await this.events.statusChanged({ jobId: cmd.jobId, status: 'running', attempts });
     try {
       const content = await this.generate(cmd.prompt);
       await this.deliver(cmd, content);
       await this.jobs.succeed(cmd.jobId, content, cmd.envelopeId);
       this.metrics.transition('succeeded');
+      await this.events.statusChanged({ jobId: cmd.jobId, status: 'succeeded', attempts });
       return 'succeeded';
     } catch (err) {
       const status = err instanceof PermanentError || cmd.isLastAttempt ? 'dead' : 'failed';
       try {
         await this.jobs.fail(cmd.jobId, status, errorText(err));
         this.metrics.transition(status);
+        await this.events.statusChanged({ jobId: cmd.jobId, status, attempts, lastError: errorText(err) });
       } catch (recordErr) {
         // The message outcome (retry or dead letter) still follows the original error.
         this.logger.error({ jobId: cmd.jobId, err: errorText(recordErr) }, 'could not record job failure');
@@ -97,7 +104,12 @@ export class ProcessFeedbackUseCase {
   private async deliver(cmd: ProcessFeedbackCommand, content: string): Promise<void> {
     let status: number;
     try {
-      ({ status } = await this.callbacks.deliver(cmd.callbackUrl, cmd.jobId, { memberId: cmd.memberId, content }));
+      ({ status } = await this.callbacks.deliver(
+        cmd.callbackUrl,
+        cmd.jobId,
+        { memberId: cmd.memberId, content, jobId: cmd.jobId },
+        { authHeader: cmd.callbackAuthHeader },
+      ));
     } catch (err) {
       throw new Error(`callback to ${new URL(cmd.callbackUrl).host} failed: ${errorText(err)}`, { cause: err });
     }

@@ -34,13 +34,14 @@ export class RequestsConsumer {
   }
 
   async handle(envelope: Envelope<FeedbackRequested>, attempt: number): Promise<void> {
-    const { jobId, memberId, callbackUrl, prompt } = envelope.payload;
+    const { jobId, memberId, callbackUrl, prompt, callbackAuthHeader } = envelope.payload;
     const outcome = await this.useCase.execute({
       envelopeId: envelope.id,
       jobId,
       memberId,
       callbackUrl,
       prompt,
+      callbackAuthHeader,
       // Attempt n retries after delaysMs[n-1]; past the last delay Messaging dead-letters.
       isLastAttempt: attempt > REQUESTS_RETRY.delaysMs.length,
     });

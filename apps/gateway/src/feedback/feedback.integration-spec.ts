@@ -1,0 +1,199 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { EVENTS_EXCHANGE, type Envelope, type MessagePayload } from '@ragmesh/contracts';
+import { Messaging } from '@ragmesh/messaging';
+import { DATA_SOURCE } from '@ragmesh/persistence';
+import * as amqplib from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { DataSource } from 'typeorm';
+import { createGatewayApp } from '../app';
+import { loadAppConfig } from '../config';
+import { FeedbackUseCase } from './feedback.use-case';
+
+/* The gateway in-process against the real PostgreSQL and RabbitMQ: POST → outbox → relay → broker, and status events back. */
+
+const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
+
+type Requested = Envelope<MessagePayload<'feedback.requested'>>;
+// Response bodies are asserted field by field; a loose type keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+jest.setTimeout(30_000);
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const request = (memberId: string) => ({
+  memberId,
+  startDate: [2024, 5, 1],
+  endDate: '2024-05-31T23:59:59Z',
+  activity: { challenges: [{ title: 'Walk 10k steps', category: 'walking', achieved: 18, total: 31 }] },
+  callbackUrl: 'http://backend.example//hooks//feedback',
+  callbackAuthHeader: 'Bearer secret-token',
+});
+
+describe('feedback API (integration)', () => {
+  let app: NestExpressApplication;
+  let base: string;
+  let ds: DataSource;
+  let amqp: amqplib.ChannelModel;
+  let publisher: Messaging;
+  const requested: Requested[] = [];
+
+  const post = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const json = (res: Response): Promise<Json> => res.json() as Promise<Json>;
+
+  beforeAll(async () => {
+    // A temporary queue on the events exchange shows what the relay published; bound before the app so nothing is unroutable.
+    amqp = await amqplib.connect(AMQP_URL);
+    const channel = await amqp.createChannel();
+    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.requested');
+    await channel.consume(queue, (msg) => {
+      if (msg) requested.push(JSON.parse(msg.content.toString()) as Requested);
+    }, { noAck: true });
+
+    const config = loadAppConfig({ ...process.env, DATABASE_URL, AMQP_URL, LOG_LEVEL: 'warn', RETRIEVAL_GRPC_URL: '127.0.0.1:1', GENERATION_GRPC_URL: '127.0.0.1:1' });
+    app = await createGatewayApp(config);
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    ds = app.get<DataSource>(DATA_SOURCE);
+    publisher = new Messaging({ url: AMQP_URL, service: 'feedback-test' });
+    await publisher.connect();
+  });
+
+  afterAll(async () => {
+    await publisher?.close();
+    await amqp?.close();
+    await app?.close();
+  });
+
+  it('answers 202 with a job id at once, and the relay publishes feedback.requested from the outbox', async () => {
+    const memberId = `m-${randomUUID()}`;
+    const res = await post(request(memberId), { 'x-correlation-id': 'corr-feedback-1' });
+    expect(res.status).toBe(202);
+    const body = await json(res);
+    expect(body).toEqual({ status: 'ok', message: 'feedback job accepted', data: { jobId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
+    const { jobId } = body.data as { jobId: string };
+
+    const message = await waitFor('feedback.requested', () => requested.find((e) => e.payload.jobId === jobId));
+    expect(message.type).toBe('feedback.requested');
+    expect(message.correlationId).toBe('corr-feedback-1');
+    expect(message.payload).toEqual({
+      jobId,
+      memberId,
+      callbackUrl: 'http://backend.example/hooks/feedback',
+      prompt: expect.stringContaining('Walk 10k steps [walking]: 18/31 achieved (58%)'),
+      period: { startDate: '2024-05-01T00:00:00.000Z', endDate: '2024-05-31T23:59:59.000Z' },
+      activity: { challenges: [{ title: 'Walk 10k steps', category: 'walking', achieved: 18, total: 31 }] },
+      callbackAuthHeader: 'Bearer secret-token',
+    });
+
+    // The envelope id is the outbox row's id, so a re-publish after a crash is the same message.
+    const [row] = await waitFor('outbox row marked published', async () => {
+      const rows: { id: string; published_at: Date | null }[] = await ds.query(`SELECT o.id, o.published_at FROM gateway.outbox o WHERE o.payload->>'jobId' = $1`, [jobId]);
+      return rows[0]?.published_at ? rows : undefined;
+    });
+    expect(row.id).toBe(message.id);
+    // The auth header is a secret: it travels in the message only, not in the stored request.
+    const [job]: { request: Record<string, unknown>; status: string }[] = await ds.query(`SELECT request, status FROM gateway.feedback_jobs WHERE id = $1`, [jobId]);
+    expect(job.status).toBe('queued');
+    expect(job.request).not.toHaveProperty('callbackAuthHeader');
+
+    const status = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+    expect(status).toEqual({ status: 'ok', message: 'feedback job queued', data: expect.objectContaining({ jobId, memberId, status: 'queued', attempts: 0, lastError: null }) });
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/outbox_published_total\{[^}]*type="feedback.requested"[^}]*\} [1-9]/);
+    expect(metrics).toContain('outbox_pending');
+  });
+
+  it('returns the same job for the same Idempotency-Key and refuses the key with a different request', async () => {
+    const key = `key-${randomUUID()}`;
+    const memberId = `m-${randomUUID()}`;
+    const first = await json(await post(request(memberId), { 'idempotency-key': key }));
+    // Same request, spelled differently (date string instead of array): still the same request.
+    const again = await post({ ...request(memberId), startDate: '2024-05-01' }, { 'idempotency-key': key });
+    expect(again.status).toBe(202);
+    expect(await json(again)).toEqual({ status: 'ok', message: 'feedback job already accepted', data: { jobId: first.data.jobId } });
+
+    const conflicting = await post(request('someone-else'), { 'idempotency-key': key });
+    expect(conflicting.status).toBe(422);
+    expect(await json(conflicting)).toEqual({ status: 'error', message: `Idempotency-Key "${key}" was already used with a different request`, data: null });
+
+    const [{ jobs, messages }]: { jobs: string; messages: string }[] = await ds.query(
+      `SELECT (SELECT count(*) FROM gateway.feedback_jobs WHERE member_id = $1) AS jobs,
+              (SELECT count(*) FROM gateway.outbox WHERE payload->>'memberId' = $1) AS messages`,
+      [memberId],
+    );
+    expect({ jobs: Number(jobs), messages: Number(messages) }).toEqual({ jobs: 1, messages: 1 });
+
+    // Concurrent first requests with one key: exactly one job.
+    const raceKey = `key-${randomUUID()}`;
+    const raced = await Promise.all([1, 2, 3].map(() => post(request(memberId), { 'idempotency-key': raceKey }).then(json)));
+    expect(new Set(raced.map((r: Json) => r.data.jobId as string)).size).toBe(1);
+  });
+
+  it('updates the job from feedback.status.changed events, ignoring duplicates and stale events', async () => {
+    const { data } = await json(await post(request(`m-${randomUUID()}`)));
+    const jobId = data.jobId as string;
+    const t0 = Date.now();
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+
+    await publisher.publish('feedback.status.changed', { jobId, status: 'failed', attempts: 1, lastError: 'callback answered HTTP 503', at: at(10) });
+    const failed = await waitFor('failed status', async () => {
+      const res = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+      return res.data.status === 'failed' ? res.data : undefined;
+    });
+    expect(failed).toEqual(expect.objectContaining({ attempts: 1, lastError: 'callback answered HTTP 503', statusChangedAt: at(10) }));
+
+    const done = await publisher.publish('feedback.status.changed', { jobId, status: 'succeeded', attempts: 2, at: at(30) });
+    // Older than what is stored: arrives late, changes nothing.
+    const stale = await publisher.publish('feedback.status.changed', { jobId, status: 'running', attempts: 2, at: at(20) });
+    await waitFor('both events processed', async () => {
+      const rows: unknown[] = await ds.query(`SELECT id FROM gateway.processed_messages WHERE id = ANY($1)`, [[done.id, stale.id]]);
+      return rows.length === 2 ? true : undefined;
+    });
+    const final = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+    expect(final.data).toEqual(expect.objectContaining({ status: 'succeeded', attempts: 2, lastError: null }));
+    // A redelivery of an already applied envelope is recognised by its id.
+    await expect(app.get(FeedbackUseCase).applyStatus(done.id, { ...done.payload, status: 'dead', at: at(99) })).resolves.toBe('duplicate');
+  });
+
+  it('400 naming the fields for bad input, 400 for a malformed job id, 404 for an unknown one', async () => {
+    const res = await post({ memberId: '', startDate: [2024, 13, 1], endDate: 'soon', callbackUrl: 'ftp://x/cb', activity: { challenges: [{ title: 't' }] } });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.status).toBe('error');
+    expect(body.message).toBe('validation failed');
+    expect(body.data.errors.map((e: { field: string }) => e.field)).toEqual([
+      'memberId',
+      'startDate',
+      'endDate',
+      'activity.challenges[0].category',
+      'activity.challenges[0].achieved',
+      'activity.challenges[0].total',
+      'callbackUrl',
+    ]);
+
+    const badKey = await post(request('m'), { 'idempotency-key': ' ' });
+    expect(badKey.status).toBe(400);
+    expect((await json(badKey)).data.errors).toEqual([{ field: 'Idempotency-Key', reason: 'must not be empty' }]);
+
+    const malformed = await fetch(`${base}/v1/feedback/not-a-uuid`);
+    expect(malformed.status).toBe(400);
+    expect((await json(malformed)).data.errors).toEqual([{ field: 'jobId', reason: 'must be a uuid' }]);
+    expect((await fetch(`${base}/v1/feedback/${randomUUID()}`)).status).toBe(404);
+  });
+});

@@ -1,0 +1,20 @@
+import type { FeedbackJobStatus } from '@ragmesh/contracts';
+
+/** Later in a job's life wins a tie: `running` and `succeeded` can carry the same millisecond. */
+const STATUS_RANK: Record<FeedbackJobStatus, number> = { queued: 0, running: 1, failed: 2, succeeded: 3, dead: 3 };
+
+export interface StatusStamp {
+  status: FeedbackJobStatus;
+  at: Date | null;
+}
+
+/**
+ * Status events may arrive out of order (retries, several consumers): apply one only when it is
+ * newer than what is stored, so a late `running` never hides a `succeeded`.
+ */
+export function isNewerStatus(current: StatusStamp, incoming: { status: FeedbackJobStatus; at: Date }): boolean {
+  if (current.at === null) return true;
+  const diff = incoming.at.getTime() - current.at.getTime();
+  if (diff !== 0) return diff > 0;
+  return STATUS_RANK[incoming.status] >= STATUS_RANK[current.status];
+}

@@ -1,0 +1,145 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { isMessageType, type MessagePayload, type MessageType } from '@ragmesh/contracts';
+import { type Messaging, MESSAGING } from '@ragmesh/messaging';
+import { MetricsService } from '@ragmesh/observability';
+import { DATA_SOURCE } from '@ragmesh/persistence';
+import type { Counter, Gauge } from 'prom-client';
+import type { DataSource, EntityManager } from 'typeorm';
+
+export const OUTBOX_POLL_INTERVAL_MS = 200;
+export const OUTBOX_BATCH_SIZE = 50;
+/** A row that failed to publish (broker refused, nothing bound) waits 2^attempts × base, capped. */
+export const OUTBOX_RETRY_BASE_MS = 200;
+export const OUTBOX_RETRY_MAX_MS = 30_000;
+/** On shutdown a publish stuck on a dead broker is abandoned; its row stays unpublished for the next start. */
+export const OUTBOX_STOP_TIMEOUT_MS = 5_000;
+const MAX_ERROR_LENGTH = 2_000;
+
+export interface OutboxRow {
+  id: string;
+  type: string;
+  payload: unknown;
+  correlation_id: string | null;
+  attempts: number;
+}
+
+export const outboxRetryDelayMs = (attempts: number): number => Math.min(OUTBOX_RETRY_BASE_MS * 2 ** Math.min(attempts, 20), OUTBOX_RETRY_MAX_MS);
+
+/** Writes a message into gateway.outbox inside the caller's transaction; the relay publishes it after commit. */
+export async function enqueueOutbox<T extends MessageType>(
+  m: EntityManager,
+  msg: { id: string; type: T; payload: MessagePayload<T>; correlationId?: string },
+): Promise<void> {
+  await m.query(`INSERT INTO gateway.outbox (id, type, payload, correlation_id) VALUES ($1, $2, $3::jsonb, $4)`, [
+    msg.id,
+    msg.type,
+    JSON.stringify(msg.payload),
+    msg.correlationId ?? null,
+  ]);
+}
+
+/**
+ * Publishes committed outbox rows with confirms, so a message exists iff its transaction
+ * committed. SKIP LOCKED lets several gateway replicas relay side by side without doubles;
+ * a crash between confirm and mark re-publishes with the same envelope id, which consumers dedupe.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly pending: Gauge<string>;
+  private readonly published: Counter<string>;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(MESSAGING) private readonly messaging: Messaging,
+    metrics: MetricsService,
+  ) {
+    this.pending = metrics.gauge('outbox_pending', 'Outbox rows not yet published');
+    this.published = metrics.counter('outbox_published_total', 'Outbox rows published with a broker confirm', ['type']);
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, OUTBOX_STOP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /** Cuts the poll wait short, e.g. right after a request committed a row. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** One batch; returns how many rows were published. */
+  async relayOnce(): Promise<number> {
+    const count = await this.ds.transaction(async (m) => {
+      const rows: OutboxRow[] = await m.query(
+        `SELECT id, type, payload, correlation_id, attempts FROM gateway.outbox
+         WHERE published_at IS NULL AND next_attempt_at <= now()
+         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [OUTBOX_BATCH_SIZE],
+      );
+      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      const done = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+      if (done.length > 0) await m.query(`UPDATE gateway.outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'fulfilled') continue;
+        const row = rows[i];
+        const error = result.reason instanceof Error ? result.reason.message : String(result.reason);
+        this.logger.warn(`outbox ${row.id} (${row.type}) not published, attempt ${row.attempts + 1}: ${error}`);
+        await m.query(
+          `UPDATE gateway.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
+          [row.id, error.slice(0, MAX_ERROR_LENGTH), String(outboxRetryDelayMs(row.attempts))],
+        );
+      }
+      return done.length;
+    });
+    await this.refreshPending();
+    return count;
+  }
+
+  private async publish(row: OutboxRow): Promise<void> {
+    const type = row.type;
+    if (!isMessageType(type)) throw new Error(`"${type}" is not in the message catalogue`);
+    // The payload was typed when enqueued; publish() validates it against the catalogue again.
+    await this.messaging.publish(type, row.payload as MessagePayload<typeof type>, { id: row.id, correlationId: row.correlation_id ?? undefined });
+    this.published.inc({ type });
+  }
+
+  private async refreshPending(): Promise<void> {
+    const [{ n }]: { n: string }[] = await this.ds.query(`SELECT count(*) AS n FROM gateway.outbox WHERE published_at IS NULL`);
+    this.pending.set(Number(n));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let published = 0;
+      try {
+        published = await this.relayOnce();
+      } catch (err) {
+        if (!this.stopped) this.logger.warn(`outbox relay pass failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      // A full batch means more is waiting: go again at once.
+      if (published < OUTBOX_BATCH_SIZE && !this.stopped) await this.sleep(OUTBOX_POLL_INTERVAL_MS);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
