@@ -67,6 +67,9 @@ const retrievalHandlers: Handlers = {
   Search: (call: grpc.ServerUnaryCall<retrieval.SearchRequest, unknown>, cb: grpc.sendUnaryData<retrieval.SearchResponse>) => {
     fake.searches.push(call.request);
     if (call.request.query.includes('OVERLOAD')) return cb(grpcError(grpc.status.RESOURCE_EXHAUSTED, 'too many searches'));
+    // Asked for a window: report it widened once, the way retrieval does when the first window is too thin.
+    const months = call.request.timeRangeMonths;
+    if (months) return cb(null, { results: [HIT], tookMs: 1.5, timeRangeMonthsUsed: months * 2, timeRangeWidened: true, timeRangeExhausted: false });
     cb(null, { results: [HIT], tookMs: 1.5 });
   },
   GetChunk: (_call: unknown, cb: grpc.sendUnaryData<retrieval.Chunk>) => cb(grpcError(grpc.status.UNIMPLEMENTED, 'not in the fake')),
@@ -237,6 +240,27 @@ describe('gateway (integration)', () => {
       ]);
       expect(fake.searches.at(-1)).toEqual({ query: '한국의 수도', topK: 3, filters: { lang: 'ko' }, collection: 'wiki' });
 
+      expect(body.data.time_range).toBeUndefined();
+
+      const windowed = await fetch(`${base}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '올해 뉴스', time_anchor: '2024-05-01', time_range_months: 3, min_candidates: 5, fusion: 'rrf', bm25_weight: 0 }),
+      });
+      expect(windowed.status).toBe(200);
+      expect((await json(windowed)).data.time_range).toEqual({ months_used: 6, widened: true, exhausted: false });
+      expect(fake.searches.at(-1)).toEqual(
+        expect.objectContaining({ timeAnchor: '2024-05-01T00:00:00.000Z', timeRangeMonths: 3, minCandidates: 5, fusion: 'rrf', bm25Weight: 0 }),
+      );
+
+      const badWindow = await fetch(`${base}/v1/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'q', time_range_months: 61 }),
+      });
+      expect(badWindow.status).toBe(400);
+      expect((await json(badWindow)).data.errors).toEqual([{ field: 'time_range_months', reason: 'must be between 1 and 60' }]);
+
       const busy = await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'OVERLOAD' }) });
       expect(busy.status).toBe(429);
     });
@@ -390,6 +414,38 @@ describe('gateway (integration)', () => {
         if (++received >= 3) break; // leaving the loop aborts the HTTP request
       }
       await waitFor('upstream cancellation', () => (fake.cancelled > before ? true : undefined));
+    });
+
+    it('passes time_range, fusion and bm25_weight to the retrieval search', async () => {
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messages: [{ role: 'user', content: '최근 제주 소식은?' }],
+          time_range: { months: 6, anchor: '2024-05-01T09:00:00+09:00', min_candidates: 2 },
+          fusion: 'minmax',
+          bm25_weight: 0.3,
+        }),
+      });
+      expect(res.status).toBe(200);
+      expect(fake.searches.at(-1)).toEqual(
+        expect.objectContaining({
+          query: '최근 제주 소식은?',
+          timeAnchor: '2024-05-01T00:00:00.000Z',
+          timeRangeMonths: 6,
+          minCandidates: 2,
+          fusion: 'minmax',
+          bm25Weight: 0.3,
+        }),
+      );
+
+      const bad = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], time_range: { months: 0 } }),
+      });
+      expect(bad.status).toBe(400);
+      expect((await json(bad)).data.errors).toEqual([{ field: 'time_range.months', reason: 'must be between 1 and 60' }]);
     });
 
     it('lists models in OpenAI format', async () => {

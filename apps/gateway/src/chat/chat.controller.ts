@@ -36,6 +36,13 @@ export function toCommand(body: ChatRequestBody): ChatCommand {
     filters: body.filters,
     topK: body.top_k,
     collection: body.collection,
+    searchOptions: {
+      timeRangeMonths: body.time_range?.months,
+      timeAnchor: body.time_range?.anchor,
+      minCandidates: body.time_range?.min_candidates,
+      fusion: body.fusion,
+      bm25Weight: body.bm25_weight,
+    },
   };
 }
 

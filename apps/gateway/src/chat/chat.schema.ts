@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bm25WeightSchema, fusionSchema, minCandidatesSchema, timeAnchorSchema, timeRangeMonthsSchema } from '../search/search-options';
 
 /** Policies for what a single chat request may carry. */
 export const MAX_CHAT_MESSAGES = 200;
@@ -13,6 +14,15 @@ const content = z.union([
   // OpenAI clients may send content as parts; only text parts can be forwarded to the proxy.
   z.array(textPart, { invalid_type_error: 'must be a string or an array of text parts' }).min(1),
 ]);
+
+// `months` is what asks for a time filter; an anchor or a candidate count alone would do nothing.
+const timeRange = z
+  .object({
+    months: timeRangeMonthsSchema,
+    anchor: timeAnchorSchema.optional(),
+    min_candidates: minCandidatesSchema.optional(),
+  })
+  .strict();
 
 const message = z.object({
   // 'developer' is what newer OpenAI clients send for the system prompt.
@@ -38,6 +48,9 @@ export const chatRequestSchema = z
     filters: z.record(z.string(), z.string()).optional(),
     top_k: z.number().int().min(1).max(MAX_TOP_K).optional(),
     collection: z.string().max(200).optional(),
+    time_range: timeRange.optional(),
+    fusion: fusionSchema.optional(),
+    bm25_weight: bm25WeightSchema.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.messages.length > 0 && !body.messages.some((m) => m.role === 'user')) {

@@ -156,6 +156,30 @@ describe('ChatUseCase', () => {
     expect(generation.requests[0].sessionId).toBe(CONVERSATION_ID);
   });
 
+  it('passes the time window and fusion options to retrieval, and only those given', async () => {
+    const { useCase, retrieval } = setup();
+    await drain(
+      (
+        await useCase.execute(
+          command({ searchOptions: { timeRangeMonths: 6, timeAnchor: '2024-05-01T00:00:00.000Z', minCandidates: 4, fusion: 'rrf', bm25Weight: 0 } }),
+        )
+      ).events,
+    );
+    await drain((await useCase.execute(command({ searchOptions: { timeRangeMonths: 3 } }))).events);
+    expect(retrieval.searches[0]).toEqual({
+      query: 'What is the capital of Korea?',
+      topK: 5,
+      collection: '',
+      filters: {},
+      timeRangeMonths: 6,
+      timeAnchor: '2024-05-01T00:00:00.000Z',
+      minCandidates: 4,
+      fusion: 'rrf',
+      bm25Weight: 0,
+    });
+    expect(Object.keys(retrieval.searches[1]).sort()).toEqual(['collection', 'filters', 'query', 'timeRangeMonths', 'topK']);
+  });
+
   it('uses CHAT_TOP_K when the request has no top_k', async () => {
     const { useCase, retrieval } = setup();
     await drain((await useCase.execute(command())).events);

@@ -7,6 +7,7 @@ import { ConversationsRepository } from '../conversations/conversations.reposito
 import { GenerationRepository, type GenerateChunk, type GenerateRequest } from '../grpc/generation.repository';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
 import { EventsRepository } from '../messaging/events.repository';
+import { searchOptionFields, type SearchOptions } from '../search/search-options';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -25,6 +26,8 @@ export interface ChatCommand {
   filters?: Record<string, string>;
   topK?: number;
   collection?: string;
+  /** Time window and fusion options for the retrieval search; unset ones are the service's defaults. */
+  searchOptions?: SearchOptions;
 }
 
 export type ChatEvent =
@@ -119,6 +122,7 @@ export class ChatUseCase {
       topK: cmd.topK ?? this.config.CHAT_TOP_K,
       collection: cmd.collection ?? '',
       filters: cmd.filters ?? {},
+      ...searchOptionFields(cmd.searchOptions ?? {}),
     });
     return results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId, title: r.title, score: r.score, text: r.text }));
   }

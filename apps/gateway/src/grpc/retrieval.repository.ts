@@ -6,12 +6,13 @@ export type IngestDocumentRequest = retrieval.IngestDocumentRequest;
 export type IngestDocumentResponse = retrieval.IngestDocumentResponse;
 export type SearchRequest = retrieval.SearchRequest;
 export type ScoredChunk = retrieval.ScoredChunk;
+export type SearchResponse = retrieval.SearchResponse;
 
 /** The retrieval service as the use-cases see it. */
 export abstract class RetrievalRepository {
   abstract ingest(request: IngestDocumentRequest): Promise<IngestDocumentResponse>;
   abstract delete(id: string): Promise<{ documentId: string; deleted: boolean }>;
-  abstract search(request: SearchRequest): Promise<{ results: ScoredChunk[]; tookMs: number }>;
+  abstract search(request: SearchRequest): Promise<SearchResponse>;
 }
 
 @Injectable()
@@ -28,7 +29,7 @@ export class GrpcRetrievalRepository extends RetrievalRepository {
     return unary(this.client.deleteDocument.bind(this.client), { id }, outgoingMetadata(), GrpcDeadlines.ingest);
   }
 
-  search(request: SearchRequest): Promise<{ results: ScoredChunk[]; tookMs: number }> {
+  search(request: SearchRequest): Promise<SearchResponse> {
     return unary(this.client.search.bind(this.client), request, outgoingMetadata(), GrpcDeadlines.search);
   }
 }

@@ -1,8 +1,15 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ok, type Envelope } from '../http/envelope';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import type { TimeRangeOutcome } from './search-options';
 import { searchSchema, type SearchBody } from './search.schema';
 import { SearchHit, SearchUseCase } from './search.use-case';
+
+export interface SearchData {
+  results: SearchHit[];
+  took_ms: number;
+  time_range?: TimeRangeOutcome;
+}
 
 @Controller('v1/search')
 export class SearchController {
@@ -10,8 +17,20 @@ export class SearchController {
 
   @Post()
   @HttpCode(HttpStatus.OK)
-  async execute(@Body(new ZodValidationPipe(searchSchema)) body: SearchBody): Promise<Envelope<{ results: SearchHit[]; took_ms: number }>> {
-    const res = await this.search.execute({ query: body.query, topK: body.top_k, filters: body.filters, collection: body.collection });
-    return ok(`${res.results.length} results`, { results: res.results, took_ms: res.tookMs });
+  async execute(@Body(new ZodValidationPipe(searchSchema)) body: SearchBody): Promise<Envelope<SearchData>> {
+    const res = await this.search.execute({
+      query: body.query,
+      topK: body.top_k,
+      filters: body.filters,
+      collection: body.collection,
+      timeAnchor: body.time_anchor,
+      timeRangeMonths: body.time_range_months,
+      minCandidates: body.min_candidates,
+      fusion: body.fusion,
+      bm25Weight: body.bm25_weight,
+    });
+    const data: SearchData = { results: res.results, took_ms: res.tookMs };
+    if (res.timeRange) data.time_range = res.timeRange;
+    return ok(`${res.results.length} results`, data);
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
+import { searchOptionFields, type SearchOptions, type TimeRangeOutcome, timeRangeOutcome } from './search-options';
 
-export interface SearchCommand {
+export interface SearchCommand extends SearchOptions {
   query: string;
   topK: number;
   filters: Record<string, string>;
@@ -20,12 +21,25 @@ export interface SearchHit {
   metadata: Record<string, string>;
 }
 
+export interface SearchOutcome {
+  results: SearchHit[];
+  tookMs: number;
+  /** Only when a time window was asked for: which window retrieval ended up searching. */
+  timeRange?: TimeRangeOutcome;
+}
+
 @Injectable()
 export class SearchUseCase {
   constructor(private readonly retrieval: RetrievalRepository) {}
 
-  async execute(cmd: SearchCommand): Promise<{ results: SearchHit[]; tookMs: number }> {
-    const res = await this.retrieval.search({ query: cmd.query, topK: cmd.topK, filters: cmd.filters, collection: cmd.collection ?? '' });
+  async execute(cmd: SearchCommand): Promise<SearchOutcome> {
+    const res = await this.retrieval.search({
+      query: cmd.query,
+      topK: cmd.topK,
+      filters: cmd.filters,
+      collection: cmd.collection ?? '',
+      ...searchOptionFields(cmd),
+    });
     return {
       tookMs: res.tookMs,
       results: res.results.map((r) => ({
@@ -39,6 +53,7 @@ export class SearchUseCase {
         dense: r.dense,
         metadata: r.metadata ?? {},
       })),
+      ...(cmd.timeRangeMonths !== undefined ? { timeRange: timeRangeOutcome(res) } : {}),
     };
   }
 }
