@@ -4,6 +4,7 @@ import {
   LOCAL_FALLBACKS,
   LOCAL_SUMMARIZER_MODEL,
   LocalExtractiveEngine,
+  extractiveAnswer,
   type ContextChunk,
   type GenerateEvent,
   type GenerateInput,
@@ -91,6 +92,25 @@ describe('LocalExtractiveEngine.generate', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(collect(engine.generate(input('서울', context, { signal: controller.signal })))).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('extractiveAnswer', () => {
+  const faq: ContextChunk[] = [
+    { chunkId: 'f#0', title: 'FAQ', score: 1, text: '질문: 피드백 요청은 어떻게 처리되나요? 답변: 피드백 요청은 워커가 처리하고 서명된 콜백으로 전달합니다.' },
+    { chunkId: 'o#0', title: '기타', score: 0.5, text: '질문: 요청이 너무 많으면 어떻게 되나요? 요청 한도를 넘으면 429 응답을 받습니다.' },
+  ];
+
+  it('does not quote the questions of an FAQ as if they were answers', () => {
+    const answer = extractiveAnswer('피드백 요청은 어떻게 처리되나요?', faq);
+    expect(answer).toContain('서명된 콜백으로 전달합니다. [1]');
+    expect(answer).not.toMatch(/[?？]/);
+  });
+
+  it('leaves out sentences far weaker than the best match', () => {
+    const answer = extractiveAnswer('피드백 요청은 어떻게 처리되나요?', faq);
+    // "요청" alone ties the second chunk to the question: too weak to quote.
+    expect(answer).not.toContain('429');
   });
 });
 

@@ -74,6 +74,10 @@ export class LocalExtractiveEngine implements ChatEngine {
   }
 }
 
+const QUESTION_SENTENCE = /[?？]["'”’)\]]*$/;
+/** A sentence is quoted only when it scores at least this share of the best sentence. */
+export const LOCAL_MIN_RELATIVE_SCORE = 0.3;
+
 export function extractiveAnswer(question: string, context: ContextChunk[]): string {
   const lang = HANGUL.test(question) ? 'ko' : 'en';
   const candidates: Candidate[] = [];
@@ -95,8 +99,12 @@ export function extractiveAnswer(question: string, context: ContextChunk[]): str
     candidate.score = weight / Math.sqrt(Math.max(sentenceTerms[i].size, 1));
   });
 
-  const chosen = candidates
-    .filter((c) => c.score > 0)
+  // A question quoted from the context (an FAQ's "질문: …?") is not an answer to the user's.
+  const answers = candidates.filter((c) => c.score > 0 && !QUESTION_SENTENCE.test(c.text));
+  const best = Math.max(0, ...answers.map((c) => c.score));
+  const chosen = answers
+    // Sentences far weaker than the best match are other topics sharing a word or two.
+    .filter((c) => c.score >= best * LOCAL_MIN_RELATIVE_SCORE)
     .sort((a, b) => b.score - a.score || a.chunk - b.chunk || a.position - b.position)
     .slice(0, LOCAL_MAX_ANSWER_SENTENCES)
     .sort((a, b) => a.chunk - b.chunk || a.position - b.position);
