@@ -9,6 +9,8 @@ export const SHAPE = {
   // Turns of raw history put into the prompt when the conversation has no summary yet.
   CHAT_HISTORY_TURNS: env.int(6, { min: 0, max: 100 }),
   CHAT_TOP_K: env.int(5, { min: 1, max: 50 }),
+  // Comment pings on the native SSE stream while nothing else is sent, so idle proxies and load balancers keep it open.
+  CHAT_HEARTBEAT_MS: env.int(5000, { min: 10, max: 60_000 }),
   BODY_LIMIT: env.str('1mb'),
 };
 

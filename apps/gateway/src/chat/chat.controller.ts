@@ -1,5 +1,6 @@
-import { Body, Controller, Logger, Post, Res } from '@nestjs/common';
+import { Body, Controller, HttpStatus, Inject, Logger, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { grpcErrorMessage, grpcToHttpStatus, isGrpcError } from '../http/grpc-errors';
 import { GatewayMetrics } from '../http/metrics';
@@ -7,6 +8,7 @@ import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { chatRequestSchema, type ChatRequestBody } from './chat.schema';
 import { ChatCommand, ChatEvent, ChatSession, ChatUseCase } from './chat.use-case';
 import { chunk, completion, type CompletionMeta, newCompletionId, unixSeconds, usageChunk } from './openai-format';
+import { errorCodeFor, NamedSseWriter } from './named-sse';
 import { SseWriter } from './sse';
 
 export const SESSION_HEADER = 'x-session-id';
@@ -63,7 +65,34 @@ export class ChatController {
   constructor(
     private readonly chat: ChatUseCase,
     private readonly metrics: GatewayMetrics,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'CHAT_HEARTBEAT_MS'>,
   ) {}
+
+  /**
+   * The native stream: `reference`, `token`…, then `done` or `error`, every event numbered.
+   * Failures before anything was sent keep their HTTP status (429/503), as on /completions; the
+   * stream opens with the first upstream event, or after CHAT_HEARTBEAT_MS of waiting so the
+   * heartbeats can start — from then on a failure is an `error` event, never a silent cut.
+   */
+  @Post('stream')
+  async stream(@Body(new ZodValidationPipe(chatRequestSchema)) body: ChatRequestBody, @Res() res: Response): Promise<void> {
+    let session: ChatSession;
+    try {
+      session = await this.chat.execute(toCommand(body));
+    } catch (err) {
+      this.metrics.chat(true, body.rag, 'error');
+      throw err;
+    }
+    try {
+      await this.streamEvents(session, res);
+      this.metrics.chat(true, body.rag, 'ok');
+    } catch (err) {
+      if (err instanceof ClientGone) return this.metrics.chat(true, body.rag, 'cancelled');
+      this.metrics.chat(true, body.rag, 'error');
+      if (err instanceof StreamFailed) return this.logger.warn(`chat stream failed after it started: ${String(err.reason)}`);
+      throw err;
+    }
+  }
 
   @Post('completions')
   async completions(@Body(new ZodValidationPipe(chatRequestSchema)) body: ChatRequestBody, @Res() res: Response): Promise<void> {
@@ -173,4 +202,72 @@ export class ChatController {
       });
     });
   }
+
+  private streamEvents(session: ChatSession, res: Response): Promise<void> {
+    const sse = new NamedSseWriter(res, this.config.CHAT_HEARTBEAT_MS);
+    const { startedAt, retrievalMs } = session.timings;
+    let ttftMs: number | undefined;
+    let finished = false;
+    const begin = () => {
+      clearTimeout(openAnyway);
+      if (sse.hasStarted) return;
+      sse.start({ [SESSION_HEADER]: session.conversationId });
+      sse.send('reference', {
+        session_id: session.conversationId,
+        references: session.references.map((r) => ({ chunk_id: r.chunk_id, document_id: r.document_id, title: r.title, score: r.score })),
+      });
+    };
+    // A slow first token must not leave the client with nothing: open the stream so heartbeats flow.
+    const openAnyway = setTimeout(begin, this.config.CHAT_HEARTBEAT_MS);
+    return new Promise<void>((resolve, reject) => {
+      const subscription = session.events.subscribe({
+        next: (event) => {
+          begin();
+          if (event.type === 'delta') {
+            if (ttftMs === undefined) {
+              ttftMs = performance.now() - startedAt;
+              this.metrics.ttft.observe({ stream: 'true' }, ttftMs / 1000);
+            }
+            sse.send('token', { text: event.text });
+            return;
+          }
+          finished = true;
+          sse.finish('done', {
+            finish_reason: event.finishReason,
+            usage: event.usage,
+            timings: { retrieval_ms: round(retrievalMs), ttft_ms: round(ttftMs ?? 0), total_ms: round(performance.now() - startedAt) },
+            turn_index: event.turnIndex,
+          });
+        },
+        error: (err: unknown) => {
+          clearTimeout(openAnyway);
+          if (!sse.hasStarted) return reject(err);
+          const { message, code } = describeStreamError(err);
+          sse.finish('error', { code: errorCodeFor(code), message, status: code });
+          reject(new StreamFailed(err));
+        },
+        complete: () => {
+          begin();
+          // The use-case always ends with `done`; should it ever not, the client still learns the answer is incomplete.
+          if (!finished) {
+            sse.finish('error', { code: errorCodeFor(HttpStatus.BAD_GATEWAY), message: 'generation ended without a final chunk', status: HttpStatus.BAD_GATEWAY });
+            return reject(new StreamFailed(new Error('generation ended without a final chunk')));
+          }
+          resolve();
+        },
+      });
+      res.on('close', () => {
+        clearTimeout(openAnyway);
+        const ended = res.writableEnded;
+        sse.close();
+        if (ended) return;
+        // The caller hung up: unsubscribing cancels the gRPC call, which cancels the upstream request.
+        subscription.unsubscribe();
+        reject(new ClientGone());
+      });
+    });
+  }
 }
+
+/** Timings are reported to a tenth of a millisecond; finer digits are noise. */
+const round = (ms: number): number => Math.round(ms * 10) / 10;

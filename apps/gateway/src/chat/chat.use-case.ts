@@ -37,6 +37,8 @@ export type ChatEvent =
 export interface ChatSession {
   conversationId: string;
   references: Reference[];
+  /** `startedAt` is performance.now() when the turn began; retrieval is 0 with rag off. */
+  timings: { startedAt: number; retrievalMs: number };
   /** Cold: subscribing starts generation, unsubscribing cancels it upstream. Completes after the turn is stored. */
   events: Observable<ChatEvent>;
 }
@@ -72,11 +74,17 @@ export class ChatUseCase {
   async execute(cmd: ChatCommand): Promise<ChatSession> {
     const question = [...cmd.messages].reverse().find((m) => m.role === 'user')?.content;
     if (question === undefined) throw new MissingQuestionError();
+    const startedAt = performance.now();
+    let retrievalMs = 0;
 
     // Retrieval does not depend on the conversation: both run at once to keep time to first token low.
     const [{ conversation, memory }, references] = await Promise.all([
       this.conversations.findOrCreate(cmd.sessionId).then(async (c) => ({ conversation: c, memory: await this.memory(c) })),
-      cmd.rag ? this.search(question, cmd) : Promise.resolve([]),
+      cmd.rag
+        ? this.search(question, cmd).finally(() => {
+            retrievalMs = performance.now() - startedAt;
+          })
+        : Promise.resolve([]),
     ]);
 
     const request: GenerateRequest = {
@@ -93,6 +101,7 @@ export class ChatUseCase {
     return {
       conversationId: conversation.id,
       references,
+      timings: { startedAt, retrievalMs },
       events: this.generate(request, { conversationId: conversation.id, question, references, requestedModel: cmd.model }),
     };
   }
