@@ -40,10 +40,18 @@ export async function startGenerationProxy(
   app.useLogger(app.get(Logger));
   await app.listen();
 
-  // The local engine is always ready; an upstream must answer its /health.
-  const checks: Record<string, HealthCheck> = config.GENERATION_UPSTREAM_URL
-    ? { upstream: upstreamHealthCheck(config.GENERATION_UPSTREAM_URL) }
-    : {};
+  // The local engine is always ready; with a pool, one upstream answering /health is enough.
+  const upstreamChecks = config.upstreamUrls.map((url) => upstreamHealthCheck(url));
+  const checks: Record<string, HealthCheck> =
+    upstreamChecks.length > 0
+      ? {
+          upstream: async () => {
+            await Promise.any(upstreamChecks.map((check) => check())).catch(() => {
+              throw new Error(`none of the ${upstreamChecks.length} upstream(s) answers /health`);
+            });
+          },
+        }
+      : {};
   const ops = await startOpsServer({ port: config.OPS_PORT, service: SERVICE_NAME, checks });
 
   return {

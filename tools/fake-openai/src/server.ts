@@ -17,7 +17,35 @@ export interface FakeOpenAiOptions {
   host?: string;
   modelId?: string;
   tokenDelayMs?: number;
+  /** Extra wait before the first token (prefill); defaults to 0, so TTFT ≈ tokenDelayMs. */
+  ttftMs?: number;
+  /** When set, the reply is exactly this many tokens ("tok1 tok2 …") instead of `reply`. */
+  replyTokens?: number;
   reply?: (messages: FakeMessage[]) => string;
+  /** Failure mode of /v1/chat/completions; changeable at runtime with `setMode`. */
+  mode?: FakeMode;
+  /** Tokens sent before the socket is destroyed in `dieMidStream` mode. */
+  dieAfterTokens?: number;
+}
+
+/**
+ * - `ok`: answers normally.
+ * - `refuse`: 503 at once (an overloaded or draining server).
+ * - `hang`: accepts the request and never sends a byte.
+ * - `dieMidStream`: streams `dieAfterTokens` tokens, then destroys the socket.
+ */
+export const FAKE_MODES = ['ok', 'refuse', 'hang', 'dieMidStream'] as const;
+export type FakeMode = (typeof FAKE_MODES)[number];
+
+/** What `setMode` and `setTiming` may change on a running server. */
+export interface FakeRuntimeOptions {
+  dieAfterTokens?: number;
+}
+
+export interface FakeTiming {
+  ttftMs?: number;
+  tokenDelayMs?: number;
+  replyTokens?: number;
 }
 
 /** Counts chat completions only (health checks and scrapes would blur what tests assert). */
@@ -32,10 +60,17 @@ export interface FakeOpenAi {
   port: number;
   close(): Promise<void>;
   stats: FakeOpenAiStats;
+  /** Flips the failure mode; requests already streaming keep the mode they started with. */
+  setMode(mode: FakeMode, opts?: FakeRuntimeOptions): void;
+  readonly mode: FakeMode;
+  setTiming(timing: FakeTiming): void;
+  /** What /health answers: false → 503 (the active health checks see the server down). */
+  setHealthy(healthy: boolean): void;
 }
 
 export const DEFAULT_FAKE_MODEL_ID = 'fake-model';
 export const DEFAULT_TOKEN_DELAY_MS = 10;
+export const DEFAULT_DIE_AFTER_TOKENS = 2;
 const MAX_BODY_BYTES = 1024 * 1024;
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
@@ -132,8 +167,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const modelId = opts.modelId ?? DEFAULT_FAKE_MODEL_ID;
-  const tokenDelayMs = opts.tokenDelayMs ?? DEFAULT_TOKEN_DELAY_MS;
+  const timing = { tokenDelayMs: opts.tokenDelayMs ?? DEFAULT_TOKEN_DELAY_MS, ttftMs: opts.ttftMs ?? 0, replyTokens: opts.replyTokens };
   const reply = opts.reply ?? defaultReply;
+  let mode: FakeMode = opts.mode ?? 'ok';
+  let dieAfterTokens = opts.dieAfterTokens ?? DEFAULT_DIE_AFTER_TOKENS;
+  let healthy = true;
+  const hung = new Set<ServerResponse>();
   const stats: FakeOpenAiStats = { requests: 0, aborted: 0, active: 0 };
   const totals = { promptTokens: 0, generationTokens: 0 };
   const ttft = { buckets: TTFT_BUCKETS.map(() => 0), sum: 0, count: 0 };
@@ -177,9 +216,29 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
 
   const handleChat = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const request = parseChatRequest(await readJson(req), modelId);
+    // Captured per request so a runtime flip only affects requests that start after it.
+    const requestMode = mode;
+    const dieAfter = dieAfterTokens;
+    const { tokenDelayMs, ttftMs, replyTokens } = timing;
+    if (requestMode === 'refuse') {
+      sendJson(res, 503, { error: { message: 'server is refusing requests (fake refuse mode)', type: 'service_unavailable', param: null, code: 503 } });
+      return;
+    }
+    if (requestMode === 'hang') {
+      // Held open until the client gives up or the server closes; counted like any abort.
+      hung.add(res);
+      res.on('close', () => {
+        hung.delete(res);
+        stats.aborted++;
+      });
+      return;
+    }
     const started = process.hrtime.bigint();
     const id = `chatcmpl-fake-${stats.requests}`;
-    let tokens = splitTokens(reply(request.messages));
+    let tokens =
+      replyTokens !== undefined
+        ? Array.from({ length: replyTokens }, (_, i) => `${i === 0 ? '' : ' '}tok${i + 1}`)
+        : splitTokens(reply(request.messages));
     let finishReason = 'stop';
     if (request.maxTokens !== undefined && tokens.length > request.maxTokens) {
       tokens = tokens.slice(0, request.maxTokens);
@@ -190,7 +249,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
 
     if (!request.stream) {
-      await sleep(tokenDelayMs * tokens.length);
+      await sleep(ttftMs + tokenDelayMs * tokens.length);
       observeTtft(Number(process.hrtime.bigint() - started) / 1e9);
       totals.generationTokens += tokens.length;
       sendJson(res, 200, {
@@ -205,9 +264,10 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     }
 
     let disconnected = false;
+    let died = false;
     res.on('close', () => {
       // 'close' before the response finished means the client went away mid-stream.
-      if (!res.writableFinished) {
+      if (!res.writableFinished && !died) {
         disconnected = true;
         stats.aborted++;
       }
@@ -217,9 +277,16 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: modelId, choices, ...extra })}\n\n`);
 
     send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+    if (ttftMs > 0) await sleep(ttftMs);
     for (const [i, token] of tokens.entries()) {
       await sleep(tokenDelayMs);
       if (disconnected) return;
+      if (requestMode === 'dieMidStream' && i >= dieAfter) {
+        // No finish chunk, no [DONE]: exactly what a crashed vLLM worker looks like on the wire.
+        died = true;
+        res.socket?.destroy();
+        return;
+      }
       if (i === 0) observeTtft(Number(process.hrtime.bigint() - started) / 1e9);
       totals.generationTokens++;
       send([{ index: 0, delta: { content: token }, finish_reason: null }]);
@@ -237,7 +304,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       return sendJson(res, 200, { object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'fake-openai', root: modelId, parent: null }] });
     }
     if (req.method === 'GET' && path === '/health') {
-      res.writeHead(200).end();
+      res.writeHead(healthy ? 200 : 503).end();
       return;
     }
     if (req.method === 'GET' && path === '/metrics') {
@@ -281,6 +348,20 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     url: `http://${!opts.host || opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${port}`,
     port,
     stats,
+    get mode() {
+      return mode;
+    },
+    setMode: (next, runtime = {}) => {
+      if (!FAKE_MODES.includes(next)) throw new TypeError(`unknown fake mode "${String(next)}" (modes: ${FAKE_MODES.join(', ')})`);
+      mode = next;
+      if (runtime.dieAfterTokens !== undefined) dieAfterTokens = runtime.dieAfterTokens;
+    },
+    setTiming: (next) => {
+      Object.assign(timing, Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)));
+    },
+    setHealthy: (next) => {
+      healthy = next;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

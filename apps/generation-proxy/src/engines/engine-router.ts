@@ -6,6 +6,8 @@ import {
   OpenAiCompatibleEngine,
 } from '@ragmesh/llm';
 import type { AppConfig } from '../config';
+import { upstreamHealthCheck } from './upstream-health';
+import { PoolObserver, UpstreamPool } from './upstream-pool';
 
 /** The names that appear in `upstream` / `owned_by`: the registry seeds the same two. */
 export const LOCAL_UPSTREAM = 'local';
@@ -35,7 +37,8 @@ export interface ModelEntry {
 
 /** Chooses the engine for a request; behind a token so tests can swap engines. */
 export interface EngineRouter {
-  forGeneration(model: string): EngineRoute;
+  /** `sessionId` lets a pool send a conversation back to the upstream holding its prefix cache. */
+  forGeneration(model: string, sessionId?: string): EngineRoute;
   forSummary(model: string): EngineRoute;
   listModels(): Promise<ModelEntry[]>;
   /** True when requests can reach an upstream (not only the local engine). */
@@ -47,6 +50,8 @@ export const ENGINE_ROUTER = Symbol('ENGINE_ROUTER');
 export interface StaticEngineRouterOptions {
   local: ChatEngine;
   upstream?: ChatEngine;
+  /** Several upstreams; takes precedence over `upstream` and picks one per request. */
+  pool?: UpstreamPool;
   /** GENERATION_UPSTREAM_MODEL: sent upstream when a request names no model. */
   upstreamModel?: string;
   /** GENERATION_DEFAULT_MODEL: used when a request names no model. */
@@ -61,13 +66,18 @@ export class StaticEngineRouter implements EngineRouter {
   readonly hasUpstream: boolean;
 
   constructor(private readonly opts: StaticEngineRouterOptions) {
-    this.hasUpstream = opts.upstream !== undefined;
+    this.hasUpstream = opts.upstream !== undefined || opts.pool !== undefined;
   }
 
-  forGeneration(model: string): EngineRoute {
+  forGeneration(model: string, sessionId?: string): EngineRoute {
     const requested = model || this.opts.defaultModel || '';
-    if (requested === '') return this.upstreamOr(LOCAL_ENGINE_MODEL);
-    return this.resolve(requested, requested);
+    if (requested === '') return this.upstreamOr(LOCAL_ENGINE_MODEL, sessionId);
+    return this.resolve(requested, requested, sessionId);
+  }
+
+  /** Nest calls this on shutdown: the pool's health-check timer must stop. */
+  onModuleDestroy(): void {
+    this.opts.pool?.stop();
   }
 
   forSummary(model: string): EngineRoute {
@@ -84,10 +94,11 @@ export class StaticEngineRouter implements EngineRouter {
       upstream: LOCAL_UPSTREAM,
       kind: LOCAL_KIND,
     }));
-    if (!this.opts.upstream) return entries;
+    const upstream = this.upstreamEngine(undefined);
+    if (!upstream) return entries;
     let ids: string[] = [];
     try {
-      ids = await this.opts.upstream.listModels();
+      ids = await upstream.listModels();
     } catch {
       // The upstream being down must not hide what is configured; readiness reports the outage.
     }
@@ -98,42 +109,72 @@ export class StaticEngineRouter implements EngineRouter {
     return entries;
   }
 
-  private upstreamOr(localModel: string): EngineRoute {
-    if (this.opts.upstream) {
-      return { engine: this.opts.upstream, upstream: DEFAULT_UPSTREAM, model: this.opts.upstreamModel || undefined };
+  private upstreamEngine(sessionId: string | undefined): ChatEngine | undefined {
+    return this.opts.pool ? this.opts.pool.engineFor(sessionId) : this.opts.upstream;
+  }
+
+  private upstreamOr(localModel: string, sessionId?: string): EngineRoute {
+    const upstream = this.upstreamEngine(sessionId);
+    if (upstream) {
+      return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: this.opts.upstreamModel || undefined };
     }
     return { engine: this.opts.local, upstream: LOCAL_UPSTREAM, model: localModel };
   }
 
-  private resolve(requested: string, localModel: string): EngineRoute {
+  private resolve(requested: string, localModel: string, sessionId?: string): EngineRoute {
     if (requested.startsWith(LOCAL_MODEL_PREFIX)) {
       if (!LOCAL_MODELS.includes(requested)) {
         throw new ModelNotFoundError(`model "${requested}" is not a local model (local models: ${LOCAL_MODELS.join(', ')})`);
       }
       return { engine: this.opts.local, upstream: LOCAL_UPSTREAM, model: localModel };
     }
-    if (!this.opts.upstream) {
+    const upstream = this.upstreamEngine(sessionId);
+    if (!upstream) {
       throw new ModelNotFoundError(
         `model "${requested}" is not served: no upstream is configured (local models: ${LOCAL_MODELS.join(', ')})`,
       );
     }
     // The upstream is the authority on its own models; an unknown one comes back as a 404.
-    return { engine: this.opts.upstream, upstream: DEFAULT_UPSTREAM, model: requested };
+    return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: requested };
   }
 }
 
-export function createEngineRouter(config: AppConfig): EngineRouter {
-  const upstream = config.GENERATION_UPSTREAM_URL
-    ? new OpenAiCompatibleEngine({
-        baseUrl: config.GENERATION_UPSTREAM_URL,
+/** host:port of an upstream: short, unique within a pool, and safe as a metric label. */
+export function upstreamLabel(url: string): string {
+  return new URL(url).host;
+}
+
+export function createEngineRouter(config: AppConfig, observer?: PoolObserver): EngineRouter {
+  const engines = config.upstreamUrls.map(
+    (baseUrl) =>
+      new OpenAiCompatibleEngine({
+        baseUrl,
         apiKey: config.GENERATION_UPSTREAM_API_KEY || undefined,
         defaultModel: config.GENERATION_UPSTREAM_MODEL || undefined,
         timeoutMs: config.GENERATION_UPSTREAM_TIMEOUT_MS,
-      })
-    : undefined;
+      }),
+  );
+  const pool =
+    engines.length > 0
+      ? new UpstreamPool({
+          members: engines.map((engine, i) => ({
+            name: upstreamLabel(config.upstreamUrls[i]),
+            engine,
+            healthCheck: upstreamHealthCheck(config.upstreamUrls[i]),
+          })),
+          ttftTimeoutMs: config.GENERATION_TTFT_TIMEOUT_MS,
+          maxAttempts: config.GENERATION_MAX_ATTEMPTS,
+          breakerFailures: config.GENERATION_BREAKER_FAILURES,
+          breakerCooldownMs: config.GENERATION_BREAKER_COOLDOWN_MS,
+          affinityMaxSessions: config.GENERATION_AFFINITY_MAX_SESSIONS,
+          healthIntervalMs: config.GENERATION_HEALTH_INTERVAL_MS,
+          observer,
+        })
+      : undefined;
+  pool?.startHealthChecks();
   return new StaticEngineRouter({
     local: new LocalExtractiveEngine(),
-    upstream,
+    pool,
     upstreamModel: config.GENERATION_UPSTREAM_MODEL,
     defaultModel: config.GENERATION_DEFAULT_MODEL,
   });

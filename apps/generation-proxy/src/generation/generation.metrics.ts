@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService } from '@ragmesh/observability';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { BREAKER_STATE_VALUE, type BreakerState } from '../engines/circuit-breaker';
+import type { PoolObserver, UpstreamErrorCause } from '../engines/upstream-pool';
 import type { AdmissionSnapshot } from './admission-control';
 
 export type RequestOutcome = 'ok' | 'error' | 'cancelled' | 'rejected' | 'not_found';
@@ -9,7 +11,10 @@ export type RequestOutcome = 'ok' | 'error' | 'cancelled' | 'rejected' | 'not_fo
 const TTFT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
 
 @Injectable()
-export class GenerationMetrics {
+export class GenerationMetrics implements PoolObserver {
+  private readonly upstreamInFlight: Gauge<string>;
+  private readonly breaker: Gauge<string>;
+  private readonly upstreamErrors: Counter<string>;
   private readonly requests: Counter<string>;
   private readonly ttft: Histogram<string>;
   private readonly tokens: Counter<string>;
@@ -30,6 +35,28 @@ export class GenerationMetrics {
     this.tokens = metrics.counter('generation_tokens_total', 'Tokens reported by the engines, by kind', ['kind']);
     this.inFlight = metrics.gauge('generation_in_flight', 'Generation requests currently running');
     this.queued = metrics.gauge('generation_queue_depth', 'Generation requests waiting for a slot');
+    this.upstreamInFlight = metrics.gauge('generation_upstream_in_flight', 'Requests outstanding per upstream', ['upstream']);
+    this.breaker = metrics.gauge(
+      'generation_upstream_breaker_state',
+      'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
+      ['upstream'],
+    );
+    this.upstreamErrors = metrics.counter('generation_upstream_errors_total', 'Upstream attempt failures by cause', [
+      'upstream',
+      'cause',
+    ]);
+  }
+
+  inFlightChanged(upstream: string, value: number): void {
+    this.upstreamInFlight.set({ upstream }, value);
+  }
+
+  breakerChanged(upstream: string, state: BreakerState): void {
+    this.breaker.set({ upstream }, BREAKER_STATE_VALUE[state]);
+  }
+
+  attemptFailed(upstream: string, cause: UpstreamErrorCause): void {
+    this.upstreamErrors.inc({ upstream, cause });
   }
 
   request(engine: string, outcome: RequestOutcome): void {

@@ -21,7 +21,11 @@ export class GenerationModule {
       providers: [
         GenerationMetrics,
         GenerationUseCase,
-        { provide: ENGINE_ROUTER, useFactory: () => opts.router ?? createEngineRouter(opts.config) },
+        {
+          provide: ENGINE_ROUTER,
+          inject: [GenerationMetrics],
+          useFactory: (metrics: GenerationMetrics) => opts.router ?? createEngineRouter(opts.config, metrics),
+        },
         {
           provide: ADMISSION_CONTROLLER,
           inject: [GenerationMetrics],

@@ -127,7 +127,7 @@ export class GenerationUseCase {
     emit: (chunk: generation.GenerateChunk) => void,
   ): Promise<void> {
     const startedAt = performance.now();
-    const route = this.route(command.model);
+    const route = this.route(command.model, command.sessionId);
     const release = await this.admit(route, signal);
     let emittedText = false;
     try {
@@ -168,9 +168,9 @@ export class GenerationUseCase {
     }
   }
 
-  private route(model: string): EngineRoute {
+  private route(model: string, sessionId: string | undefined): EngineRoute {
     try {
-      return this.router.forGeneration(model);
+      return this.router.forGeneration(model, sessionId);
     } catch (err) {
       if (err instanceof ModelNotFoundError) this.metrics.request('none', 'not_found');
       throw err;

@@ -1,0 +1,224 @@
+import type { ChatEngine, GenerateEvent, GenerateInput } from '@ragmesh/llm';
+import { BreakerState } from './circuit-breaker';
+import { NoUpstreamAvailableError, PoolObserver, UpstreamErrorCause, UpstreamPool, UpstreamPoolOptions } from './upstream-pool';
+
+const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
+const done: GenerateEvent = { type: 'done', finishReason: 'stop', usage, model: 'm' };
+
+type Script = (input: GenerateInput) => AsyncGenerator<GenerateEvent>;
+
+class ScriptedEngine implements ChatEngine {
+  readonly name = 'openai-compatible';
+  calls = 0;
+  constructor(public script: Script) {}
+  generate(input: GenerateInput): AsyncIterable<GenerateEvent> {
+    this.calls++;
+    return this.script(input);
+  }
+  summarize(): Promise<string> {
+    return Promise.resolve('summary');
+  }
+  listModels(): Promise<string[]> {
+    return Promise.resolve(['m']);
+  }
+}
+
+const ok = (text = 'hello world'): Script =>
+  async function* () {
+    for (const word of text.split(' ')) yield { type: 'delta', text: word };
+    yield done;
+  };
+
+const httpError = (status: number) => Object.assign(new Error(`HTTP ${status}`), { status });
+
+const failsBeforeFirstToken = (status: number): Script =>
+  async function* () {
+    throw httpError(status);
+  };
+
+const diesAfter = (words: string[]): Script =>
+  async function* () {
+    for (const w of words) yield { type: 'delta', text: w };
+    throw new Error('socket hang up');
+  };
+
+const hangs: Script = async function* (input) {
+  await new Promise((_, reject) => input.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+  yield done;
+};
+
+/** Never finishes until released, so outstanding counts can be observed. */
+function gated(): { script: Script; release: () => void } {
+  let release = () => undefined as void;
+  const gate = new Promise<void>((r) => (release = r));
+  return {
+    release: () => release(),
+    script: async function* () {
+      yield { type: 'delta', text: 'x' };
+      await gate;
+      yield done;
+    },
+  };
+}
+
+class RecordingObserver implements PoolObserver {
+  errors: [string, UpstreamErrorCause][] = [];
+  breakers: [string, BreakerState][] = [];
+  inFlightChanged(): void {
+    // in-flight values are asserted through snapshot()
+  }
+  breakerChanged(upstream: string, state: BreakerState): void {
+    this.breakers.push([upstream, state]);
+  }
+  attemptFailed(upstream: string, cause: UpstreamErrorCause): void {
+    this.errors.push([upstream, cause]);
+  }
+}
+
+function pool(engines: Record<string, ScriptedEngine>, over: Partial<UpstreamPoolOptions> = {}) {
+  const observer = new RecordingObserver();
+  const health: Record<string, boolean> = Object.fromEntries(Object.keys(engines).map((k) => [k, true]));
+  const p = new UpstreamPool({
+    members: Object.entries(engines).map(([name, engine]) => ({
+      name,
+      engine,
+      healthCheck: () => (health[name] ? Promise.resolve() : Promise.reject(new Error('down'))),
+    })),
+    ttftTimeoutMs: 1_000,
+    maxAttempts: 2,
+    breakerFailures: 2,
+    breakerCooldownMs: 60_000,
+    affinityMaxSessions: 100,
+    healthIntervalMs: 0,
+    observer,
+    ...over,
+  });
+  return { p, observer, health };
+}
+
+async function collect(iterable: AsyncIterable<GenerateEvent>): Promise<{ text: string; error?: Error }> {
+  let text = '';
+  try {
+    for await (const e of iterable) if (e.type === 'delta') text += e.text;
+    return { text };
+  } catch (error) {
+    return { text, error: error as Error };
+  }
+}
+
+const input: GenerateInput = { messages: [{ role: 'user', content: 'q' }], context: [] };
+
+describe('UpstreamPool', () => {
+  it('picks the upstream with the fewest outstanding requests', async () => {
+    const ga = gated();
+    const gb = gated();
+    const { p } = pool({ a: new ScriptedEngine(ga.script), b: new ScriptedEngine(gb.script) });
+    // Hold one request open on whichever upstream gets it.
+    const first = p.generate(input)[Symbol.asyncIterator]();
+    await first.next();
+    const busy = p.snapshot().find((s) => s.outstanding === 1)?.name;
+    expect(busy).toBeDefined();
+    for (let i = 0; i < 5; i++) expect(p.pick(undefined)).not.toBe(busy);
+    ga.release();
+    gb.release();
+    await collect({ [Symbol.asyncIterator]: () => first });
+    expect(p.snapshot().map((s) => s.outstanding)).toEqual([0, 0]);
+  });
+
+  it('spreads idle traffic across upstreams', () => {
+    const { p } = pool({ a: new ScriptedEngine(ok()), b: new ScriptedEngine(ok()) });
+    const picks = Array.from({ length: 10 }, () => p.pick(undefined));
+    expect(new Set(picks)).toEqual(new Set(['a', 'b']));
+  });
+
+  it('keeps a session on its upstream while that upstream is usable, then moves it', async () => {
+    const { p, health } = pool({ a: new ScriptedEngine(ok()), b: new ScriptedEngine(ok()) });
+    const home = p.pick('s1');
+    for (let i = 0; i < 10; i++) expect(p.pick('s1')).toBe(home);
+    health[home as string] = false;
+    await p.checkHealth();
+    const other = p.pick('s1');
+    expect(other).not.toBe(home);
+    health[home as string] = true;
+    await p.checkHealth();
+    // The session now lives on the new upstream (its prefix cache is there).
+    expect(p.pick('s1')).toBe(other);
+  });
+
+  it('forgets the least recently used session past the bound', () => {
+    const { p } = pool({ a: new ScriptedEngine(ok()), b: new ScriptedEngine(ok()) }, { affinityMaxSessions: 2 });
+    p.pick('s1');
+    p.pick('s2');
+    p.pick('s1'); // s1 used again: s2 is now the oldest
+    p.pick('s3');
+    expect(p.affinityOf('s1')).toBeDefined();
+    expect(p.affinityOf('s2')).toBeUndefined();
+    expect(p.affinityOf('s3')).toBeDefined();
+  });
+
+  it('retries on another upstream when the first fails before the first token', async () => {
+    const engines = { a: new ScriptedEngine(failsBeforeFirstToken(503)), b: new ScriptedEngine(failsBeforeFirstToken(503)) };
+    const { p, observer } = pool(engines);
+    const home = p.pick('s') as 'a' | 'b';
+    const other = home === 'a' ? 'b' : 'a';
+    engines[other].script = ok('from other');
+    const result = await collect(p.generate(input, 's'));
+    expect(result).toEqual({ text: 'fromother' });
+    expect(engines[home].calls).toBe(1);
+    expect(observer.errors).toEqual([[home, 'http_5xx']]);
+  });
+
+  it('never retries after the first token: the error surfaces and no text repeats', async () => {
+    const engines = { a: new ScriptedEngine(diesAfter(['one', 'two'])), b: new ScriptedEngine(diesAfter(['one', 'two'])) };
+    const { p, observer } = pool(engines);
+    const result = await collect(p.generate(input));
+    expect(result.text).toBe('onetwo');
+    expect(result.error?.message).toBe('socket hang up');
+    expect(engines.a.calls + engines.b.calls).toBe(1);
+    expect(observer.errors.map((e) => e[1])).toEqual(['mid_stream']);
+  });
+
+  it('does not retry or count request errors (4xx)', async () => {
+    const engines = { a: new ScriptedEngine(failsBeforeFirstToken(404)), b: new ScriptedEngine(failsBeforeFirstToken(404)) };
+    const { p, observer } = pool(engines);
+    const result = await collect(p.generate(input));
+    expect(result.error?.message).toBe('HTTP 404');
+    expect(engines.a.calls + engines.b.calls).toBe(1);
+    expect(observer.errors).toEqual([]);
+  });
+
+  it('a first-token timeout trips the breaker at once and the request moves on', async () => {
+    const engines = { a: new ScriptedEngine(hangs), b: new ScriptedEngine(hangs) };
+    const { p, observer } = pool(engines, { ttftTimeoutMs: 50 });
+    const home = p.pick('s') as 'a' | 'b';
+    const other = home === 'a' ? 'b' : 'a';
+    engines[other].script = ok('fine');
+    expect(await collect(p.generate(input, 's'))).toEqual({ text: 'fine' });
+    expect(observer.errors).toEqual([[home, 'ttft_timeout']]);
+    expect(observer.breakers).toContainEqual([home, 'open']);
+    // An open breaker takes the upstream out of rotation, affinity included.
+    for (let i = 0; i < 4; i++) expect(p.pick(undefined)).toBe(other);
+  });
+
+  it('opens the breaker after consecutive failures and fails fast when nothing is left', async () => {
+    const engines = { a: new ScriptedEngine(failsBeforeFirstToken(503)) };
+    const { p } = pool(engines, { maxAttempts: 1 });
+    await collect(p.generate(input));
+    await collect(p.generate(input));
+    expect(p.snapshot()[0].breaker).toBe('open');
+    const result = await collect(p.generate(input));
+    expect(result.error).toBeInstanceOf(NoUpstreamAvailableError);
+    expect(result.error?.message).toMatch(/a: healthy, breaker open/u);
+    expect(engines.a.calls).toBe(2);
+  });
+
+  it('gives the in-flight slot back when the consumer stops early', async () => {
+    const g = gated();
+    const { p } = pool({ a: new ScriptedEngine(g.script) });
+    const it = p.generate(input)[Symbol.asyncIterator]();
+    await it.next();
+    expect(p.snapshot()[0].outstanding).toBe(1);
+    await it.return(undefined);
+    expect(p.snapshot()[0].outstanding).toBe(0);
+  });
+});
