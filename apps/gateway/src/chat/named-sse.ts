@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { Reference, TurnUsage } from '../conversations/conversation.types';
+import { openEventStream } from './sse';
 
 /** The native stream's vocabulary: `reference` once, `token` per delta, then exactly one of `done` / `error`. */
 export interface StreamEvents {
@@ -63,14 +64,7 @@ export class NamedSseWriter {
   start(headers: Record<string, string> = {}): void {
     if (this.started) return;
     this.started = true;
-    this.res.status(200);
-    this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
-    this.res.setHeader('Connection', 'keep-alive');
-    // Reverse proxies (nginx) must not buffer tokens.
-    this.res.setHeader('X-Accel-Buffering', 'no');
-    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
-    this.res.flushHeaders();
+    openEventStream(this.res, headers);
     this.heartbeat = setTimeout(() => this.ping(), this.heartbeatMs);
     // A pending heartbeat must never keep the process alive on shutdown.
     this.heartbeat.unref();

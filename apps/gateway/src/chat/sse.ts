@@ -16,6 +16,18 @@ export function sseError(message: string, type: string, code: number | string | 
   return sseData(body);
 }
 
+/** Sends the status and headers of an event stream (both chat streams share them). */
+export function openEventStream(res: Response, headers: Record<string, string> = {}): void {
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  // Reverse proxies (nginx) must not buffer tokens.
+  res.setHeader('X-Accel-Buffering', 'no');
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.flushHeaders();
+}
+
 /** Writes an SSE response; knows whether the client is still there. */
 export class SseWriter {
   private started = false;
@@ -33,14 +45,7 @@ export class SseWriter {
   start(headers: Record<string, string> = {}): void {
     if (this.started) return;
     this.started = true;
-    this.res.status(200);
-    this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    this.res.setHeader('Cache-Control', 'no-cache, no-transform');
-    this.res.setHeader('Connection', 'keep-alive');
-    // Reverse proxies (nginx) must not buffer tokens.
-    this.res.setHeader('X-Accel-Buffering', 'no');
-    for (const [k, v] of Object.entries(headers)) this.res.setHeader(k, v);
-    this.res.flushHeaders();
+    openEventStream(this.res, headers);
   }
 
   send(payload: unknown): void {
