@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { EVENTS_EXCHANGE, type Envelope, type generation, type MessagePayload, PROTO_LOADER_OPTIONS, protoPath, type retrieval } from '@ragmesh/contracts';
+import { EVENTS_EXCHANGE, type Envelope, type generation, type MessagePayload, type retrieval } from '@ragmesh/contracts';
 import { Messaging } from '@ragmesh/messaging';
 import * as amqplib from 'amqplib';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +11,7 @@ import { createGatewayApp } from './app';
 import { loadAppConfig } from './config';
 import { ConversationsRepository } from './conversations/conversations.repository';
 import { DATA_SOURCE } from '@ragmesh/persistence';
+import { startFakeGrpc } from '../test/fake-grpc';
 
 /*
  * The gateway in-process against the real PostgreSQL and RabbitMQ; retrieval and generation are
@@ -24,9 +24,6 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@1
 type Handlers = grpc.UntypedServiceImplementation;
 type TurnCompletedEnvelope = Envelope<MessagePayload<'conversation.turn.completed'>>;
 
-interface GrpcPackage {
-  ragmesh: { v1: Record<string, grpc.ServiceClientConstructor> };
-}
 
 const ANSWER_PARTS = ['Seoul ', 'is the capital ', 'of Korea [1].'];
 const HIT: retrieval.ScoredChunk = {
@@ -110,18 +107,6 @@ const generationHandlers: Handlers = {
     cb(null, { models: [{ id: 'local-extractive', ownedBy: 'local', upstream: 'local', kind: 'chat' }] }),
 };
 
-async function startFakeGrpc(): Promise<{ server: grpc.Server; port: number }> {
-  const definition = protoLoader.loadSync([protoPath('retrieval'), protoPath('generation')], PROTO_LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as GrpcPackage;
-  const server = new grpc.Server();
-  server.addService(pkg.ragmesh.v1.RetrievalService.service, retrievalHandlers);
-  server.addService(pkg.ragmesh.v1.GenerationService.service, generationHandlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { server, port };
-}
-
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -152,7 +137,7 @@ describe('gateway (integration)', () => {
   const turnEvents: TurnCompletedEnvelope[] = [];
 
   beforeAll(async () => {
-    const fakeGrpc = await startFakeGrpc();
+    const fakeGrpc = await startFakeGrpc(retrievalHandlers, generationHandlers);
     grpcServer = fakeGrpc.server;
     const config = loadAppConfig({
       ...process.env,

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { type generation, PROTO_LOADER_OPTIONS, protoPath, type retrieval } from '@ragmesh/contracts';
+import { type generation, type retrieval } from '@ragmesh/contracts';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { AddressInfo } from 'node:net';
 import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
+import { startFakeGrpc } from '../../test/fake-grpc';
 
 /*
  * POST /v1/chat/stream against the in-process gateway (real PostgreSQL and RabbitMQ) with tiny
@@ -18,9 +18,6 @@ const HEARTBEAT_MS = 50;
 /** Long enough for the stream to open on the heartbeat timer and then ping at least once. */
 const FIRST_TOKEN_DELAY_MS = HEARTBEAT_MS * 6;
 
-interface GrpcPackage {
-  ragmesh: { v1: Record<string, grpc.ServiceClientConstructor> };
-}
 
 const HIT: retrieval.ScoredChunk = {
   chunkId: 'doc-seoul#0',
@@ -75,18 +72,6 @@ const retrievalHandlers: grpc.UntypedServiceImplementation = {
   Search: (_call: unknown, cb: grpc.sendUnaryData<retrieval.SearchResponse>) => cb(null, { results: [HIT], tookMs: 1 }),
 };
 
-async function startFakeGrpc(): Promise<{ server: grpc.Server; port: number }> {
-  const definition = protoLoader.loadSync([protoPath('retrieval'), protoPath('generation')], PROTO_LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as GrpcPackage;
-  const server = new grpc.Server();
-  server.addService(pkg.ragmesh.v1.RetrievalService.service, retrievalHandlers);
-  server.addService(pkg.ragmesh.v1.GenerationService.service, generationHandlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { server, port };
-}
-
 interface Parsed {
   status: number;
   headers: Headers;
@@ -130,7 +115,7 @@ describe('POST /v1/chat/stream (integration)', () => {
   }
 
   beforeAll(async () => {
-    const fakeGrpc = await startFakeGrpc();
+    const fakeGrpc = await startFakeGrpc(retrievalHandlers, generationHandlers);
     grpcServer = fakeGrpc.server;
     const config = loadAppConfig({
       ...process.env,

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import { Observable, Subject } from 'rxjs';
 import type { GatewayMetrics } from '../http/metrics';
@@ -6,29 +5,9 @@ import { ChatController } from './chat.controller';
 import type { ChatRequestBody } from './chat.schema';
 import type { ChatEvent, ChatSession, ChatUseCase } from './chat.use-case';
 import { errorCodeFor, formatComment, formatEvent, NamedSseWriter } from './named-sse';
+import { FakeResponse } from '../../test/fake-response';
 
-class FakeResponse extends EventEmitter {
-  headers: Record<string, string> = {};
-  statusCode = 0;
-  written: string[] = [];
-  writableEnded = false;
-  destroyed = false;
-  status(code: number) {
-    this.statusCode = code;
-    return this;
-  }
-  setHeader(name: string, value: string) {
-    this.headers[name.toLowerCase()] = value;
-  }
-  flushHeaders() {}
-  write(data: string) {
-    this.written.push(data);
-    return true;
-  }
-  end() {
-    this.writableEnded = true;
-    this.emit('close');
-  }
+class FrameRecorder extends FakeResponse {
   /** The frames as {id, event, data} in order, heartbeats as {comment}. */
   frames(): ({ id: string; event: string; data: unknown } | { comment: string })[] {
     return this.written.map((frame) => {
@@ -73,7 +52,7 @@ describe('named SSE formatting', () => {
   it('pings only after a quiet period and allows one terminal event', () => {
     jest.useFakeTimers();
     try {
-      const res = new FakeResponse();
+      const res = new FrameRecorder();
       const sse = new NamedSseWriter(res as unknown as Response, HEARTBEAT_MS);
       sse.start();
       jest.advanceTimersByTime(HEARTBEAT_MS - 1);
@@ -103,7 +82,7 @@ describe('ChatController.stream', () => {
       s.complete();
     });
     const { controller, outcomes } = controllerWith(events);
-    const res = new FakeResponse();
+    const res = new FrameRecorder();
     await controller.stream(body, res as unknown as Response);
     const frames = res.frames();
     expect(frames.map((f) => ('event' in f ? `${f.id}:${f.event}` : 'ping'))).toEqual(['1:reference', '2:token', '3:token', '4:done']);
@@ -126,7 +105,7 @@ describe('ChatController.stream', () => {
       s.error(Object.assign(new Error('gone'), { code: 14, details: 'upstream vanished', metadata: {} }));
     });
     const { controller, outcomes } = controllerWith(events);
-    const res = new FakeResponse();
+    const res = new FrameRecorder();
     await controller.stream(body, res as unknown as Response);
     const frames = res.frames();
     expect(frames.map((f) => ('event' in f ? f.event : 'ping'))).toEqual(['reference', 'token', 'error']);
@@ -138,7 +117,7 @@ describe('ChatController.stream', () => {
   it('keeps the HTTP status when generation fails before anything was sent', async () => {
     const events = new Observable<ChatEvent>((s) => s.error(Object.assign(new Error('busy'), { code: 8, details: 'queue full', metadata: {} })));
     const { controller } = controllerWith(events);
-    const res = new FakeResponse();
+    const res = new FrameRecorder();
     await expect(controller.stream(body, res as unknown as Response)).rejects.toEqual(expect.objectContaining({ code: 8 }));
     expect(res.written).toEqual([]);
   });
@@ -146,7 +125,7 @@ describe('ChatController.stream', () => {
   it('cancels the generation when the client goes away', async () => {
     const upstream = new Subject<ChatEvent>();
     const { controller, outcomes } = controllerWith(upstream);
-    const res = new FakeResponse();
+    const res = new FrameRecorder();
     const done = controller.stream(body, res as unknown as Response);
     await Promise.resolve();
     upstream.next({ type: 'delta', text: 'a' });

@@ -1,30 +1,8 @@
-import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import { chunk, completion, usageChunk } from './openai-format';
 import { SseWriter, sseData, sseError } from './sse';
+import { FakeResponse } from '../../test/fake-response';
 
-class FakeResponse extends EventEmitter {
-  headers: Record<string, string> = {};
-  statusCode = 0;
-  written: string[] = [];
-  writableEnded = false;
-  destroyed = false;
-  status(code: number) {
-    this.statusCode = code;
-    return this;
-  }
-  setHeader(name: string, value: string) {
-    this.headers[name.toLowerCase()] = value;
-  }
-  flushHeaders() {}
-  write(data: string) {
-    this.written.push(data);
-    return true;
-  }
-  end() {
-    this.writableEnded = true;
-  }
-}
 
 const meta = { id: 'chatcmpl-1', created: 1700000000, model: 'local-extractive' };
 
