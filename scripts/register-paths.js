@@ -4,6 +4,6 @@ const tsConfigPaths = require('tsconfig-paths');
 
 const root = path.resolve(__dirname, '..');
 tsConfigPaths.register({
-  baseUrl: path.join(root, 'dist'),
+  baseUrl: path.resolve(root, process.env.RAGMESH_DIST ?? 'dist'),
   paths: { '@ragmesh/*': ['libs/*/src/index.js'] },
 });

@@ -8,24 +8,38 @@ import { Client } from 'pg';
  * database and a RabbitMQ vhost of their own, so a running `npm start` mesh is not disturbed.
  */
 export const ROOT = join(__dirname, '..', '..');
-const LOG_DIR = join(ROOT, '.run', 'e2e-logs');
+/** RAGMESH_E2E_NAME and RAGMESH_E2E_PORT_OFFSET let two checkouts run their e2e tiers side by side. */
+const E2E_NAME = process.env.RAGMESH_E2E_NAME ?? 'ragmesh_e2e';
+const PORT_OFFSET = Number(process.env.RAGMESH_E2E_PORT_OFFSET ?? 0);
+/** RAGMESH_DIST names the compiled tree the services run from (default dist/). */
+export const DIST = join(ROOT, process.env.RAGMESH_DIST ?? 'dist');
+const LOG_DIR = join(ROOT, '.run', `${E2E_NAME}-logs`);
 
 export const E2E_PORTS = {
-  gateway: 3300,
-  retrievalGrpc: 50151,
-  generationGrpc: 50152,
-  registryGrpc: 50153,
-  registryHttp: 3301,
-  retrievalOps: 9201,
-  generationOps: 9202,
-  registryOps: 9203,
-  feedbackOps: 9204,
-  summarizerOps: 9205,
+  gateway: 3300 + PORT_OFFSET,
+  retrievalGrpc: 50151 + PORT_OFFSET,
+  generationGrpc: 50152 + PORT_OFFSET,
+  registryGrpc: 50153 + PORT_OFFSET,
+  registryHttp: 3301 + PORT_OFFSET,
+  retrievalOps: 9201 + PORT_OFFSET,
+  generationOps: 9202 + PORT_OFFSET,
+  registryOps: 9203 + PORT_OFFSET,
+  feedbackOps: 9204 + PORT_OFFSET,
+  summarizerOps: 9205 + PORT_OFFSET,
 } as const;
 
+/**
+ * The API key every e2e request to the gateway sends (`Authorization: Bearer …`). The gateway
+ * seeds it at start from RAGMESH_BOOTSTRAP_API_KEY with every scope (issue 9); use authHeaders().
+ */
+export const E2E_API_KEY = 'rgm_e2e_0123456789abcdef0123456789abcdef';
+export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${E2E_API_KEY}`, ...extra };
+}
+
 const PG_ADMIN_URL = process.env.E2E_PG_ADMIN_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres';
-export const E2E_DATABASE = 'ragmesh_e2e';
-export const E2E_VHOST = 'ragmesh_e2e';
+export const E2E_DATABASE = E2E_NAME;
+export const E2E_VHOST = E2E_NAME;
 
 export interface ServiceSpec {
   name: string;
@@ -75,8 +89,9 @@ function prepareVhost(): string {
 }
 
 function ensureBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js'))) {
-    execFileSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (!existsSync(join(DIST, 'apps', 'gateway', 'src', 'main.js'))) {
+    const out = ['--outDir', DIST, '--tsBuildInfoFile', join(DIST, '.tsbuildinfo')];
+    execFileSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json', ...out], { cwd: ROOT, stdio: 'inherit' });
   }
 }
 
@@ -110,6 +125,7 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
     RETRIEVAL_GRPC_URL: `127.0.0.1:${p.retrievalGrpc}`,
     GENERATION_GRPC_URL: `127.0.0.1:${p.generationGrpc}`,
     REGISTRY_GRPC_URL: `127.0.0.1:${p.registryGrpc}`,
+    RAGMESH_BOOTSTRAP_API_KEY: E2E_API_KEY,
     ...extraEnv,
   };
   const services: ServiceSpec[] = [
@@ -143,8 +159,8 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
       const log = createWriteStream(svc.logFile, { flags: 'w' });
       const child = spawn(
         process.execPath,
-        ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(ROOT, 'dist', 'apps', svc.name, 'src', 'main.js')],
-        { cwd: ROOT, env: { ...process.env, ...common, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'apps', svc.name, 'src', 'main.js')],
+        { cwd: ROOT, env: { ...process.env, RAGMESH_DIST: DIST, ...common, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);

@@ -196,10 +196,10 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
     expect(JSON.parse(letter.content.toString('utf8'))).toMatchObject({ id: envelope.id, payload: { jobId } });
   });
 
-  it('counts status transitions in feedback_jobs_total', async () => {
+  it('counts status transitions in ragmesh_feedback_jobs_total', async () => {
     const text = await (await fetch(`http://127.0.0.1:${worker.opsPort}/metrics`)).text();
     for (const status of ['queued', 'running', 'succeeded', 'dead']) {
-      expect(text).toMatch(new RegExp(`^feedback_jobs_total\\{[^}]*status="${status}"[^}]*\\} [1-9]`, 'm'));
+      expect(text).toMatch(new RegExp(`^ragmesh_feedback_jobs_total\\{[^}]*status="${status}"[^}]*\\} [1-9]`, 'm'));
     }
   });
 });

@@ -521,8 +521,8 @@ describe('gateway (integration)', () => {
       const ready = await fetch(`${base}/health/ready`);
       expect(ready.status).toBe(200);
       const metrics = await (await fetch(`${base}/metrics`)).text();
-      expect(metrics).toContain('gateway_chat_requests_total');
-      expect(metrics).toContain('gateway_chat_ttft_seconds');
+      expect(metrics).toContain('ragmesh_gateway_chat_requests_total');
+      expect(metrics).toContain('ragmesh_gateway_chat_ttft_seconds');
       expect(metrics).toMatch(/gateway_http_request_duration_seconds_count\{[^}]*route="\/v1\/search"/);
       const doc = await json(await fetch(`${base}/openapi.json`));
       expect(doc.openapi).toBe('3.1.0');

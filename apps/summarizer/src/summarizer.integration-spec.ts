@@ -113,7 +113,7 @@ describe('summarizer (PostgreSQL + RabbitMQ + gRPC)', () => {
   };
   const duplicates = async (): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${service.opsPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('summaries_total{') && l.includes('outcome="duplicate"'));
+    const line = text.split('\n').find((l) => l.startsWith('ragmesh_summaries_total{') && l.includes('outcome="duplicate"'));
     return line ? Number(line.split(' ').at(-1)) : 0;
   };
 

@@ -157,9 +157,9 @@ describe('Messaging against RabbitMQ', () => {
     // Listing is a peek: the letter is still there.
     expect(await queueDepth(`${queue}.dlq`)).toBe(1);
     // Each fate is counted for the dashboards.
-    expect(await countOf('messaging_messages_total', { queue, outcome: 'retried' })).toBe(2);
-    expect(await countOf('messaging_messages_total', { queue, outcome: 'dead_lettered' })).toBe(1);
-    expect(await countOf('messaging_published_total', { type: 'document.deleted' })).toBeGreaterThanOrEqual(1);
+    expect(await countOf('ragmesh_messaging_messages_total', { queue, outcome: 'retried' })).toBe(2);
+    expect(await countOf('ragmesh_messaging_messages_total', { queue, outcome: 'dead_lettered' })).toBe(1);
+    expect(await countOf('ragmesh_messaging_published_total', { type: 'document.deleted' })).toBeGreaterThanOrEqual(1);
   });
 
   it('dead-letters a PermanentError at once, without retries', async () => {

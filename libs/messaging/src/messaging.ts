@@ -103,11 +103,11 @@ function isTransientPublishError(error: unknown): boolean {
 // Every message's fate is a counter: operators see retries and dead letters grow before users do.
 const consumedTotal = getOrCreateCounter(
   metricsRegistry,
-  'messaging_messages_total',
+  'ragmesh_messaging_messages_total',
   'Consumed messages by queue and outcome (acked, retried, dead_lettered, requeued)',
   ['queue', 'outcome'],
 );
-const publishedTotal = getOrCreateCounter(metricsRegistry, 'messaging_published_total', 'Publishes confirmed by the broker, by message type', ['type']);
+const publishedTotal = getOrCreateCounter(metricsRegistry, 'ragmesh_messaging_published_total', 'Publishes confirmed by the broker, by message type', ['type']);
 
 export class Messaging {
   private readonly exchange: string;

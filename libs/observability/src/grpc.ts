@@ -8,8 +8,8 @@ import { Observable } from 'rxjs';
 import { acceptCorrelationId, CORRELATION_HEADER, getCorrelationId, newCorrelationId, runWithCorrelationId } from './correlation';
 import { getOrCreateCounter, getOrCreateHistogram, metricsRegistry } from './metrics';
 
-export const GRPC_HANDLED_METRIC = 'grpc_server_handled_total';
-export const GRPC_DURATION_METRIC = 'grpc_server_handling_seconds';
+export const GRPC_HANDLED_METRIC = 'ragmesh_grpc_server_handled_total';
+export const GRPC_DURATION_METRIC = 'ragmesh_grpc_server_handling_seconds';
 // Streaming generation can run for minutes; the top buckets keep those visible.
 const GRPC_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -44,7 +44,7 @@ function methodName(context: ExecutionContext): string {
 /**
  * Server side of correlation for @GrpcMethod handlers: the handler (and the Observable or
  * Promise it returns) runs inside the caller's x-correlation-id, and every call is counted
- * in grpc_server_handled_total{method,code} with its duration.
+ * in ragmesh_grpc_server_handled_total{method,code} with its duration.
  */
 @Injectable()
 export class GrpcCorrelationInterceptor implements NestInterceptor {

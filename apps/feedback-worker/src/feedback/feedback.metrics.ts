@@ -8,7 +8,7 @@ export class FeedbackMetrics {
   readonly jobs: Counter<string>;
 
   constructor(metrics: MetricsService) {
-    this.jobs = metrics.counter('feedback_jobs_total', 'Feedback job status transitions, by the status entered', ['status']);
+    this.jobs = metrics.counter('ragmesh_feedback_jobs_total', 'Feedback job status transitions, by the status entered', ['status']);
     // Series exist from the start, so rates and alerts see 0 rather than no data.
     for (const status of JOB_STATUSES) this.jobs.inc({ status }, 0);
   }

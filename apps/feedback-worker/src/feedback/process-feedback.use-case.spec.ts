@@ -98,7 +98,7 @@ describe('ProcessFeedbackUseCase', () => {
   });
 
   const transitions = async (): Promise<Partial<Record<JobStatus, number>>> => {
-    const metric = await registry.getSingleMetric('feedback_jobs_total')?.get();
+    const metric = await registry.getSingleMetric('ragmesh_feedback_jobs_total')?.get();
     return Object.fromEntries((metric?.values ?? []).filter((v) => v.value > 0).map((v) => [v.labels.status, v.value]));
   };
 

@@ -115,8 +115,8 @@ describe('feedback API (integration)', () => {
     expect(status).toEqual({ status: 'ok', message: 'feedback job queued', data: expect.objectContaining({ jobId, memberId, status: 'queued', attempts: 0, lastError: null }) });
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/outbox_published_total\{[^}]*type="feedback.requested"[^}]*\} [1-9]/);
-    expect(metrics).toContain('outbox_pending');
+    expect(metrics).toMatch(/ragmesh_outbox_published_total\{[^}]*type="feedback.requested"[^}]*\} [1-9]/);
+    expect(metrics).toContain('ragmesh_outbox_pending');
   });
 
   it('returns the same job for the same Idempotency-Key and refuses the key with a different request', async () => {

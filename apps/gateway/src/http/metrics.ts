@@ -17,18 +17,18 @@ export class GatewayMetrics {
 
   constructor(metrics: MetricsService) {
     this.httpDuration = metrics.histogram(
-      'gateway_http_request_duration_seconds',
+      'ragmesh_gateway_http_request_duration_seconds',
       'HTTP requests by route and status',
       ['method', 'route', 'status'],
       HTTP_BUCKETS_SECONDS,
     ) as Histogram<'method' | 'route' | 'status'>;
-    this.chatRequests = metrics.counter('gateway_chat_requests_total', 'Chat completion requests by outcome', [
+    this.chatRequests = metrics.counter('ragmesh_gateway_chat_requests_total', 'Chat completion requests by outcome', [
       'stream',
       'rag',
       'outcome',
     ]) as Counter<'stream' | 'rag' | 'outcome'>;
     this.ttft = metrics.histogram(
-      'gateway_chat_ttft_seconds',
+      'ragmesh_gateway_chat_ttft_seconds',
       'Time from request to the first generated token',
       ['stream'],
       TTFT_BUCKETS_SECONDS,

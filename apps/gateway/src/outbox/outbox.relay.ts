@@ -57,8 +57,8 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(MESSAGING) private readonly messaging: Messaging,
     metrics: MetricsService,
   ) {
-    this.pending = metrics.gauge('outbox_pending', 'Outbox rows not yet published');
-    this.published = metrics.counter('outbox_published_total', 'Outbox rows published with a broker confirm', ['type']);
+    this.pending = metrics.gauge('ragmesh_outbox_pending', 'Outbox rows not yet published');
+    this.published = metrics.counter('ragmesh_outbox_published_total', 'Outbox rows published with a broker confirm', ['type']);
   }
 
   onApplicationBootstrap(): void {

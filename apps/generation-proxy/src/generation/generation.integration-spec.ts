@@ -145,7 +145,7 @@ describe('generation-proxy over gRPC', () => {
       const ready = await fetch(`http://127.0.0.1:${proxy.opsPort}/health/ready`);
       expect(ready.status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${proxy.opsPort}/metrics`)).text();
-      expect(metrics).toMatch(/generation_requests_total\{[^}]*engine="local-extractive"[^}]*outcome="ok"/);
+      expect(metrics).toMatch(/ragmesh_generation_requests_total\{[^}]*engine="local-extractive"[^}]*outcome="ok"/);
       expect(metrics).toContain('generation_ttft_seconds_bucket');
     });
   });

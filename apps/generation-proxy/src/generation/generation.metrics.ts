@@ -22,26 +22,26 @@ export class GenerationMetrics implements PoolObserver {
   private readonly queued: Gauge<string>;
 
   constructor(metrics: MetricsService) {
-    this.requests = metrics.counter('generation_requests_total', 'Generation requests by engine and outcome', [
+    this.requests = metrics.counter('ragmesh_generation_requests_total', 'Generation requests by engine and outcome', [
       'engine',
       'outcome',
     ]);
     this.ttft = metrics.histogram(
-      'generation_ttft_seconds',
+      'ragmesh_generation_ttft_seconds',
       'Time from request to first token (queue wait included)',
       ['engine'],
       TTFT_BUCKETS,
     );
-    this.tokens = metrics.counter('generation_tokens_total', 'Tokens reported by the engines, by kind', ['kind']);
-    this.inFlight = metrics.gauge('generation_in_flight', 'Generation requests currently running');
-    this.queued = metrics.gauge('generation_queue_depth', 'Generation requests waiting for a slot');
-    this.upstreamInFlight = metrics.gauge('generation_upstream_in_flight', 'Requests outstanding per upstream', ['upstream']);
+    this.tokens = metrics.counter('ragmesh_generation_tokens_total', 'Tokens reported by the engines, by kind', ['kind']);
+    this.inFlight = metrics.gauge('ragmesh_generation_in_flight', 'Generation requests currently running');
+    this.queued = metrics.gauge('ragmesh_generation_queue_depth', 'Generation requests waiting for a slot');
+    this.upstreamInFlight = metrics.gauge('ragmesh_generation_upstream_in_flight', 'Requests outstanding per upstream', ['upstream']);
     this.breaker = metrics.gauge(
-      'generation_upstream_breaker_state',
+      'ragmesh_generation_upstream_breaker_state',
       'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
       ['upstream'],
     );
-    this.upstreamErrors = metrics.counter('generation_upstream_errors_total', 'Upstream attempt failures by cause', [
+    this.upstreamErrors = metrics.counter('ragmesh_generation_upstream_errors_total', 'Upstream attempt failures by cause', [
       'upstream',
       'cause',
     ]);

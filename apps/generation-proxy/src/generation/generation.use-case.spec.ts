@@ -71,8 +71,8 @@ describe('GenerationUseCase', () => {
     expect(final).toMatchObject({ delta: '', model: 'local-extractive', upstream: 'local' });
     expect(final.finishReason).not.toBe('');
     expect(final.usage?.completionTokens).toBeGreaterThan(0);
-    expect(await registry.getSingleMetricAsString('generation_requests_total')).toContain(
-      'generation_requests_total{engine="local-extractive",outcome="ok"} 1',
+    expect(await registry.getSingleMetricAsString('ragmesh_generation_requests_total')).toContain(
+      'ragmesh_generation_requests_total{engine="local-extractive",outcome="ok"} 1',
     );
   });
 

@@ -108,7 +108,7 @@ describe('generation-proxy with a pool of two upstreams', () => {
     expect(a.stats.requests).toBeGreaterThan(0);
     expect(b.stats.requests).toBeGreaterThan(0);
     expect(a.stats.requests + b.stats.requests).toBe(8);
-    expect(await metrics()).toMatch(new RegExp(`generation_upstream_in_flight\\{upstream="${label(a)}"[^}]*\\} 0`, 'u'));
+    expect(await metrics()).toMatch(new RegExp(`ragmesh_generation_upstream_in_flight\\{upstream="${label(a)}"[^}]*\\} 0`, 'u'));
   });
 
   it('keeps a session on the same upstream', async () => {
@@ -126,7 +126,7 @@ describe('generation-proxy with a pool of two upstreams', () => {
     expect(a.stats.requests).toBeGreaterThan(0);
     expect(b.stats.requests).toBe(6);
     const text = await metrics();
-    expect(text).toMatch(new RegExp(`generation_upstream_errors_total\\{upstream="${label(a)}",cause="http_5xx"[^}]*\\} [1-9]`, 'u'));
+    expect(text).toMatch(new RegExp(`ragmesh_generation_upstream_errors_total\\{upstream="${label(a)}",cause="http_5xx"[^}]*\\} [1-9]`, 'u'));
   });
 
   it('an upstream dying mid-stream gives the client an error after the partial text, with nothing repeated', async () => {
@@ -155,8 +155,8 @@ describe('generation-proxy with a pool of two upstreams', () => {
     expect(later.map((r) => r.error?.details)).toEqual(Array(4).fill(undefined));
     expect(a.stats.requests).toBe(1);
     const text = await metrics();
-    expect(text).toMatch(new RegExp(`generation_upstream_breaker_state\\{upstream="${label(a)}"[^}]*\\} 2`, 'u'));
-    expect(text).toMatch(new RegExp(`generation_upstream_errors_total\\{upstream="${label(a)}",cause="ttft_timeout"[^}]*\\} 1`, 'u'));
+    expect(text).toMatch(new RegExp(`ragmesh_generation_upstream_breaker_state\\{upstream="${label(a)}"[^}]*\\} 2`, 'u'));
+    expect(text).toMatch(new RegExp(`ragmesh_generation_upstream_errors_total\\{upstream="${label(a)}",cause="ttft_timeout"[^}]*\\} 1`, 'u'));
   });
 
   it('active health checks take a failing upstream out and bring it back', async () => {

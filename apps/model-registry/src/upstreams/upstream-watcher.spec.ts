@@ -63,7 +63,7 @@ describe('UpstreamWatcher', () => {
     expect(a?.checkedAt).toBeInstanceOf(Date);
     // A failed probe keeps the last known models: they come back with the server.
     expect(b).toMatchObject({ status: 'down', models: ['kept'], lastError: 'ECONNREFUSED' });
-    expect(await registry.getSingleMetricAsString('registry_upstream_up')).toContain('registry_upstream_up{upstream="b-down"} 0');
+    expect(await registry.getSingleMetricAsString('ragmesh_registry_upstream_up')).toContain('ragmesh_registry_upstream_up{upstream="b-down"} 0');
   });
 
   it('lists models of the local engine first, then of upstreams that are up', async () => {

@@ -28,7 +28,7 @@ export class UpstreamWatcher implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(WATCHER_OPTIONS) private readonly opts: WatcherOptions,
     metrics: MetricsService,
   ) {
-    this.upGauge = metrics.gauge('registry_upstream_up', 'Whether the last probe found the upstream up (1) or down (0)', ['upstream']);
+    this.upGauge = metrics.gauge('ragmesh_registry_upstream_up', 'Whether the last probe found the upstream up (1) or down (0)', ['upstream']);
   }
 
   onApplicationBootstrap(): void {

@@ -24,18 +24,18 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
 
   constructor(metrics: MetricsService) {
     super();
-    this.ingested = metrics.counter('retrieval_documents_ingested_total', 'Documents ingested, by created or replaced', ['result']);
-    this.deleted = metrics.counter('retrieval_documents_deleted_total', 'Documents deleted');
-    this.chunks = metrics.gauge('retrieval_index_chunks', 'Chunks in the in-memory search index');
-    this.documents = metrics.gauge('retrieval_index_documents', 'Documents in the in-memory search index');
+    this.ingested = metrics.counter('ragmesh_retrieval_documents_ingested_total', 'Documents ingested, by created or replaced', ['result']);
+    this.deleted = metrics.counter('ragmesh_retrieval_documents_deleted_total', 'Documents deleted');
+    this.chunks = metrics.gauge('ragmesh_retrieval_index_chunks', 'Chunks in the in-memory search index');
+    this.documents = metrics.gauge('ragmesh_retrieval_index_documents', 'Documents in the in-memory search index');
     this.searchLatency = metrics.histogram(
-      'retrieval_search_duration_seconds',
+      'ragmesh_retrieval_search_duration_seconds',
       'Hybrid search latency inside the service',
       [],
       SEARCH_LATENCY_BUCKETS,
     );
     this.publishFailures = metrics.counter(
-      'retrieval_event_publish_failures_total',
+      'ragmesh_retrieval_event_publish_failures_total',
       'document.* events that could not be published after the change was committed',
       ['type'],
     );

@@ -75,7 +75,7 @@ describe('SummarizeTurnUseCase', () => {
   });
 
   const outcomeCount = async (outcome: string): Promise<number> => {
-    const metric = await registry.getSingleMetric('summaries_total')?.get();
+    const metric = await registry.getSingleMetric('ragmesh_summaries_total')?.get();
     return metric?.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   };
 

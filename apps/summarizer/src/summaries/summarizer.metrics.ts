@@ -14,9 +14,9 @@ export class SummarizerMetrics {
   readonly duration: Histogram<string>;
 
   constructor(metrics: MetricsService) {
-    this.summaries = metrics.counter('summaries_total', 'conversation.turn.completed messages handled, by outcome', ['outcome']);
+    this.summaries = metrics.counter('ragmesh_summaries_total', 'conversation.turn.completed messages handled, by outcome', ['outcome']);
     this.duration = metrics.histogram(
-      'summarize_duration_seconds',
+      'ragmesh_summarize_duration_seconds',
       'Duration of the generation proxy Summarize call, by gRPC outcome',
       ['outcome'],
       SUMMARIZE_BUCKETS,
