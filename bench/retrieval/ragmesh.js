@@ -1,7 +1,8 @@
 'use strict';
 require('../lib/register-ts');
-const { HashingEmbedder } = require('@ragmesh/llm');
+const { LocalHashingEmbedder } = require('../../apps/retrieval/src/common/embedder');
 const { KeyedLock } = require('../../apps/retrieval/src/common/keyed-lock');
+const { EmbeddingModels } = require('../../apps/retrieval/src/embedding/embedding-models');
 const { RetrievalMetrics } = require('../../apps/retrieval/src/common/metrics');
 const { DocumentEvents } = require('../../apps/retrieval/src/documents/document-events');
 const { DocumentsRepository } = require('../../apps/retrieval/src/documents/documents.repository');
@@ -34,6 +35,21 @@ class NullDocumentsRepository extends DocumentsRepository {
   async listChunks() {
     return [];
   }
+  async embeddingModelCounts() {
+    return [];
+  }
+  async listChunksToReembed() {
+    return [];
+  }
+  async storeNextEmbeddings() {
+    return [];
+  }
+  async findChunks() {
+    return [];
+  }
+  async promoteNextEmbeddings() {
+    return 0;
+  }
 }
 
 class NullEvents extends DocumentEvents {
@@ -47,6 +63,8 @@ class NullMetrics extends RetrievalMetrics {
   indexSize() {}
   searchCompleted() {}
   eventPublishFailed() {}
+  queryEmbeddingFailed() {}
+  chunksReembedded() {}
 }
 
 /**
@@ -57,19 +75,20 @@ class NullMetrics extends RetrievalMetrics {
 function createRagmesh(overrides = {}) {
   const config = loadAppConfig({});
   const search = { ...searchSettingsFrom(config), ...overrides.search };
-  const embedder = overrides.embedder ?? new HashingEmbedder();
+  const embedder = overrides.embedder ?? new LocalHashingEmbedder();
+  const models = new EmbeddingModels(embedder, () => undefined);
   const index = new SearchIndex();
   const metrics = new NullMetrics();
   const ingest = new IngestDocumentUseCase(
     new NullDocumentsRepository(),
     index,
-    embedder,
+    models,
     new NullEvents(),
     metrics,
     new KeyedLock(),
     chunkingSettingsFrom(config),
   );
-  const searcher = new SearchUseCase(index, embedder, metrics, search);
+  const searcher = new SearchUseCase(index, models, metrics, search);
   return { index, ingest, searcher, settings: search };
 }
 

@@ -4,6 +4,7 @@ import { DATA_SOURCE, postgresHealthCheck } from '@ragmesh/persistence';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { type AppConfig, SERVICE_NAME } from './config';
+import { StatusRelay } from './feedback/job-events';
 import { RequestsConsumer } from './feedback/requests.consumer';
 
 /** close() stops consuming, lets in-flight jobs finish, then closes the broker, the database and the ops server. */
@@ -16,6 +17,9 @@ export function startFeedbackWorker(config: AppConfig): Promise<RunningFeedbackW
     module: AppModule.register(config),
     opsPort: config.OPS_PORT,
     checks: (app) => ({ postgres: postgresHealthCheck(app.get<DataSource>(DATA_SOURCE)), rabbitmq: app.get<Messaging>(MESSAGING).healthCheck() }),
-    start: (app) => app.get(RequestsConsumer).start(),
+    start: async (app) => {
+      await app.get(RequestsConsumer).start();
+      app.get(StatusRelay).start();
+    },
   });
 }

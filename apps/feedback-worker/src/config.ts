@@ -1,16 +1,25 @@
 import { commonEnv, ConfigError, env, loadConfig } from '@ragmesh/config';
+import { LOCAL_FEEDBACK_MODEL } from '@ragmesh/llm';
+import { outboundEnv } from '@ragmesh/outbound';
+import { secretProblem } from './feedback/signature';
 
 export const SERVICE_NAME = 'feedback-worker';
 
 /** Local default so the mesh runs without any env; refused in production. */
-export const DEV_SIGNING_SECRET = 'ragmesh-dev-feedback-signing-secret';
+export const DEV_SIGNING_SECRET = 'whsec_cmFnbWVzaC1kZXYtZmVlZGJhY2stc2lnbmluZy1zZWNyZXQ=';
 
 export const SHAPE = {
   ...commonEnv,
+  ...outboundEnv,
   OPS_PORT: env.port(9104),
   GENERATION_GRPC_URL: env.hostPort('127.0.0.1:50052'),
+  /** Standard Webhooks secret, `whsec_<base64 of 24–64 random bytes>`. */
   FEEDBACK_SIGNING_SECRET: env.str(DEV_SIGNING_SECRET),
   FEEDBACK_CALLBACK_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
+  /** The generation-proxy model that writes feedback; empty = the proxy's default (an upstream LLM when one is configured). */
+  FEEDBACK_MODEL: env.str(LOCAL_FEEDBACK_MODEL),
+  /** How often status events not yet confirmed by the broker are published again. */
+  FEEDBACK_STATUS_RELAY_INTERVAL_MS: env.int(2_000, { min: 50, max: 60_000 }),
 };
 
 export type AppConfig = ReturnType<typeof parse>;
@@ -19,6 +28,8 @@ const parse = (source: NodeJS.ProcessEnv) => loadConfig(SERVICE_NAME, SHAPE, sou
 
 export function loadAppConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = parse(source);
+  const problem = secretProblem(config.FEEDBACK_SIGNING_SECRET);
+  if (problem) throw new ConfigError(SERVICE_NAME, 'FEEDBACK_SIGNING_SECRET', problem);
   // A published default secret would let anyone forge callbacks to product backends.
   if (config.NODE_ENV === 'production' && config.FEEDBACK_SIGNING_SECRET === DEV_SIGNING_SECRET) {
     throw new ConfigError(SERVICE_NAME, 'FEEDBACK_SIGNING_SECRET', 'must be set in production (the default is for local runs only)');

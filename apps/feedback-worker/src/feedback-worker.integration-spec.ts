@@ -9,13 +9,14 @@ import amqplib, { type ChannelModel, type GetMessage } from 'amqplib';
 import { Client } from 'pg';
 import { startFeedbackWorker, type RunningFeedbackWorker } from './bootstrap';
 import { loadAppConfig } from './config';
-import { verifySignature } from './feedback/signature';
+import { Webhook } from 'standardwebhooks';
+import { statusEventId } from './feedback/job-events';
 
 jest.setTimeout(60_000);
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const SECRET = 'integration-signing-secret';
+const SECRET = `whsec_${Buffer.alloc(32, 42).toString('base64')}`;
 const FEEDBACK_TEXT = 'You trained three times this week; keep the rhythm.';
 const DLQ = 'feedback-worker.requests.dlq';
 
@@ -104,6 +105,9 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
       OPS_PORT: '0',
       GENERATION_GRPC_URL: `127.0.0.1:${fake.port}`,
       FEEDBACK_SIGNING_SECRET: SECRET,
+      // The receiver below listens on loopback, which callbacks may not reach by default.
+      OUTBOUND_ALLOWLIST: '127.0.0.0/8',
+      FEEDBACK_STATUS_RELAY_INTERVAL_MS: '200',
       LOG_LEVEL: 'warn',
     });
     worker = await startFeedbackWorker(config);
@@ -162,8 +166,8 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
     expect(callback.headers.authorization).toBe('Bearer product-token');
     const seen = await waitFor('status events', async () => (statuses.filter((s) => s.jobId === jobId).length >= 2 ? statuses.filter((s) => s.jobId === jobId) : undefined));
     expect(seen.map((s) => `${s.status}:${s.attempts}`)).toEqual(['running:1', 'succeeded:1']);
-    expect(verifySignature(SECRET, callback.body, callback.headers['x-ragmesh-signature'] as string)).toBe(true);
-    expect(callback.headers['x-ragmesh-timestamp']).toMatch(/^\d+$/);
+    expect(callback.headers['webhook-id']).toBe(jobId);
+    expect(new Webhook(SECRET).verify(callback.body, callback.headers as Record<string, string>)).toEqual({ memberId: 'member-7', content: FEEDBACK_TEXT, jobId });
 
     // The same command again (a redelivery, or a re-sent publish): never delivered twice.
     await publisher.publish('feedback.requested', envelope.payload, { id: envelope.id });
@@ -201,5 +205,50 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
     for (const status of ['queued', 'running', 'succeeded', 'dead']) {
       expect(text).toMatch(new RegExp(`^ragmesh_feedback_jobs_total\\{[^}]*status="${status}"[^}]*\\} [1-9]`, 'm'));
     }
+  });
+
+  it('refuses a callback target in a non-allow-listed range: dead at once, dead-lettered with the reason', async () => {
+    const jobId = randomUUID();
+    const envelope = await publisher.publish('feedback.requested', {
+      jobId,
+      memberId: 'member-9',
+      callbackUrl: `http://169.254.169.254/latest/${jobId}`,
+      prompt: 'Write feedback.',
+    });
+    const dead = await waitFor('the job to be dead', async () => {
+      const row = await job(jobId);
+      return row?.status === 'dead' ? row : undefined;
+    });
+    expect(dead).toMatchObject({ attempts: 1, last_error: expect.stringContaining('linkLocal') });
+    const letter = await waitFor('the dead letter', () => takeDeadLetter(amqp, envelope.id));
+    expect(String(letter.properties.headers?.[DEATH_REASON_HEADER])).toContain('169.254.169.254 is in a linkLocal range');
+  });
+
+  it('re-publishes a transition whose status event was never confirmed (the row is the outbox)', async () => {
+    const statusChannel = await amqp.createChannel();
+    const { queue } = await statusChannel.assertQueue('', { exclusive: true, autoDelete: true });
+    await statusChannel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.status.changed');
+    const seen: Envelope<MessagePayload<'feedback.status.changed'>>[] = [];
+    await statusChannel.consume(queue, (msg) => {
+      if (msg) seen.push(JSON.parse(msg.content.toString()) as Envelope<MessagePayload<'feedback.status.changed'>>);
+    }, { noAck: true });
+
+    // As if the worker had crashed between committing `succeeded` and the broker's confirm.
+    const jobId = randomUUID();
+    const { rows } = await pg.query<{ at: Date }>(
+      `INSERT INTO feedback.jobs (id, member_id, callback_url, status, attempts, status_changed_at, status_published_at)
+       VALUES ($1, 'member-r', 'http://127.0.0.1/cb', 'succeeded', 2, date_trunc('milliseconds', now()) - interval '5 seconds', NULL)
+       RETURNING status_changed_at AS at`,
+      [jobId],
+    );
+    const event = await waitFor('the relayed status event', async () => seen.find((e) => e.payload.jobId === jobId));
+    expect(event.payload).toEqual({ jobId, status: 'succeeded', attempts: 2, at: rows[0].at.toISOString() });
+    expect(event.id).toBe(statusEventId({ jobId, status: 'succeeded', attempts: 2, at: rows[0].at }));
+    const published = await waitFor('the row marked published', async () => {
+      const r = await pg.query<{ published: boolean }>(`SELECT status_published_at = status_changed_at AS published FROM feedback.jobs WHERE id = $1`, [jobId]);
+      return r.rows[0]?.published ? true : undefined;
+    });
+    expect(published).toBe(true);
+    await statusChannel.close();
   });
 });

@@ -1,4 +1,5 @@
 import { commonEnv, env, loadConfig } from '@ragmesh/config';
+import { outboundEnv } from '@ragmesh/outbound';
 
 export const SHAPE = {
   ...commonEnv,
@@ -12,6 +13,44 @@ export const SHAPE = {
   // Comment pings on the native SSE stream while nothing else is sent, so idle proxies and load balancers keep it open.
   CHAT_HEARTBEAT_MS: env.int(5000, { min: 10, max: 60_000 }),
   BODY_LIMIT: env.str('1mb'),
+  // Chat (issue 5; README "Chat API"). Query rewrite before retrieval: auto = the LLM when an upstream serves the model, else the rules.
+  CHAT_QUERY_REWRITE: env.oneOf(['auto', 'llm', 'rules'] as const, 'auto'),
+  // Budget for all LLM rewrite attempts together; past it the rules answer.
+  CHAT_REWRITE_TIMEOUT_MS: env.int(5_000, { min: 100, max: 60_000 }),
+  // Prompt tokens (persona + context + memory + question); the oldest memory goes first, then the weakest context.
+  CHAT_PROMPT_TOKEN_BUDGET: env.int(6_000, { min: 64, max: 1_000_000 }),
+  // System persona when a request brings none; empty: the proxy's default.
+  CHAT_PERSONA: env.str(''),
+  // How long a finished native stream stays resumable (Last-Event-ID); 0: only while it runs.
+  CHAT_RESUME_RETENTION_MS: env.int(300_000, { min: 0, max: 86_400_000 }),
+  // How long generation goes on after the last client left, waiting for a resume; 0: cancel upstream at once.
+  CHAT_RESUME_GRACE_MS: env.int(3_000, { min: 0, max: 600_000 }),
+  // Streams kept for resuming; past it the oldest finished ones go first.
+  CHAT_RESUME_MAX_STREAMS: env.int(10_000, { min: 1, max: 1_000_000 }),
+  // Callback streaming (response_url): text is buffered this long between POSTs.
+  CHAT_CALLBACK_FLUSH_MS: env.int(1_000, { min: 10, max: 60_000 }),
+  // Hosts/CIDRs a response_url may reach although not public (e.g. "127.0.0.0/8" in tests); empty: public internet only.
+  ...outboundEnv,
+  // Access and limits (issue 9; README "Security").
+  // A key ensured at start with every scope (tests, `npm start`'s development key); empty: none.
+  RAGMESH_BOOTSTRAP_API_KEY: env.str(''),
+  BOOTSTRAP_TENANT: env.str('default'),
+  // Comma-separated origins allowed by CORS; empty: no cross-origin browser access.
+  CORS_ORIGINS: env.str(''),
+  // Where per-key counters live so every replica sees the same numbers; memory is for a single process only.
+  RATE_LIMIT_STORE: env.oneOf(['postgres', 'redis', 'memory'] as const, 'postgres'),
+  REDIS_URL: env.url('redis://127.0.0.1:6379'),
+  RATE_LIMIT_REQUESTS_PER_MIN: env.int(1200, { min: 1, max: 10_000_000 }),
+  RATE_LIMIT_TOKENS_PER_MIN: env.int(1_000_000, { min: 1, max: 1_000_000_000 }),
+  RATE_LIMIT_CONCURRENT_STREAMS: env.int(64, { min: 1, max: 100_000 }),
+  DOCUMENTS_BODY_LIMIT: env.str('10mb'),
+  DOCUMENTS_MAX_PER_BATCH: env.int(100, { min: 1, max: 10_000 }),
+  CHAT_MAX_MESSAGES: env.int(200, { min: 1, max: 10_000 }),
+  CHAT_MAX_PROMPT_TOKENS: env.int(32_000, { min: 1, max: 10_000_000 }),
+  // Non-streaming requests still unanswered after this get 408; streams are bounded by the generation deadline instead.
+  REQUEST_TIMEOUT_MS: env.int(60_000, { min: 100, max: 3_600_000 }),
+  // SIGTERM: time given to in-flight requests after streams were told and the listener closed.
+  SHUTDOWN_GRACE_MS: env.int(10_000, { min: 0, max: 600_000 }),
 };
 
 export type AppConfig = ReturnType<typeof loadAppConfig>;

@@ -11,6 +11,7 @@ import { createGatewayApp } from './app';
 import { loadAppConfig } from './config';
 import { ConversationsRepository } from './conversations/conversations.repository';
 import { DATA_SOURCE } from '@ragmesh/persistence';
+import { authFetch, TEST_API_KEY } from '../test/auth';
 import { startFakeGrpc } from '../test/fake-grpc';
 
 /*
@@ -141,6 +142,7 @@ describe('gateway (integration)', () => {
     grpcServer = fakeGrpc.server;
     const config = loadAppConfig({
       ...process.env,
+      RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY,
       DATABASE_URL,
       AMQP_URL,
       LOG_LEVEL: 'warn',
@@ -152,7 +154,7 @@ describe('gateway (integration)', () => {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
     base = `http://127.0.0.1:${port}`;
-    openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'test', maxRetries: 0 });
+    openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: TEST_API_KEY, maxRetries: 0 });
     ds = app.get<DataSource>(DATA_SOURCE);
 
     // A temporary queue on the events exchange shows what the gateway published.
@@ -173,7 +175,7 @@ describe('gateway (integration)', () => {
 
   describe('documents and search', () => {
     it('ingests through retrieval.IngestDocument and answers 201 in the envelope, with the correlation id passed on', async () => {
-      const res = await fetch(`${base}/v1/documents`, {
+      const res = await authFetch(`${base}/v1/documents`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-correlation-id': 'corr-ingest-1' },
         body: JSON.stringify({ id: 'doc-existing', title: 'Seoul', content: '# 서울\n서울은 수도이다.', metadata: { lang: 'ko' }, published_at: '2024-05-01' }),
@@ -194,7 +196,7 @@ describe('gateway (integration)', () => {
     });
 
     it('maps retrieval INVALID_ARGUMENT to 400 and NOT_FOUND to 404', async () => {
-      const bad = await fetch(`${base}/v1/documents`, {
+      const bad = await authFetch(`${base}/v1/documents`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ title: 't', content: 'REJECT me' }),
@@ -202,17 +204,17 @@ describe('gateway (integration)', () => {
       expect(bad.status).toBe(400);
       expect(await json(bad)).toEqual(expect.objectContaining({ status: 'error', message: 'content: rejected by retrieval' }));
 
-      const missing = await fetch(`${base}/v1/documents/doc-missing`, { method: 'DELETE' });
+      const missing = await authFetch(`${base}/v1/documents/doc-missing`, { method: 'DELETE' });
       expect(missing.status).toBe(404);
       expect((await json(missing)).status).toBe('error');
 
-      const deleted = await fetch(`${base}/v1/documents/doc-1`, { method: 'DELETE' });
+      const deleted = await authFetch(`${base}/v1/documents/doc-1`, { method: 'DELETE' });
       expect(deleted.status).toBe(200);
       expect((await json(deleted)).data).toEqual({ document_id: 'doc-1', deleted: true });
     });
 
     it('passes search through and returns snake_case results in the envelope; RESOURCE_EXHAUSTED is 429', async () => {
-      const res = await fetch(`${base}/v1/search`, {
+      const res = await authFetch(`${base}/v1/search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '한국의 수도', top_k: 3, filters: { lang: 'ko' }, collection: 'wiki' }),
@@ -227,7 +229,7 @@ describe('gateway (integration)', () => {
 
       expect(body.data.time_range).toBeUndefined();
 
-      const windowed = await fetch(`${base}/v1/search`, {
+      const windowed = await authFetch(`${base}/v1/search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '올해 뉴스', time_anchor: '2024-05-01', time_range_months: 3, min_candidates: 5, fusion: 'rrf', bm25_weight: 0 }),
@@ -238,7 +240,7 @@ describe('gateway (integration)', () => {
         expect.objectContaining({ timeAnchor: '2024-05-01T00:00:00.000Z', timeRangeMonths: 3, minCandidates: 5, fusion: 'rrf', bm25Weight: 0 }),
       );
 
-      const badWindow = await fetch(`${base}/v1/search`, {
+      const badWindow = await authFetch(`${base}/v1/search`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: 'q', time_range_months: 61 }),
@@ -246,7 +248,7 @@ describe('gateway (integration)', () => {
       expect(badWindow.status).toBe(400);
       expect((await json(badWindow)).data.errors).toEqual([{ field: 'time_range_months', reason: 'must be between 1 and 60' }]);
 
-      const busy = await fetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'OVERLOAD' }) });
+      const busy = await authFetch(`${base}/v1/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'OVERLOAD' }) });
       expect(busy.status).toBe(429);
     });
   });
@@ -304,7 +306,7 @@ describe('gateway (integration)', () => {
     it('streams SSE chunks: role + references first, content deltas, finish, usage, [DONE]; memory carries the previous turn', async () => {
       // Turn 0 is written directly (no event), so no summarizer running on this broker can replace it with a summary.
       const repo = app.get(ConversationsRepository);
-      sessionId = (await repo.findOrCreate(randomUUID())).id;
+      sessionId = (await repo.findOrCreate(randomUUID(), 'default')).id;
       await repo.recordTurn({
         conversationId: sessionId,
         question: '한국의 수도는?',
@@ -347,25 +349,25 @@ describe('gateway (integration)', () => {
     });
 
     it('pages history and returns the references of an earlier answer', async () => {
-      const conversation = await json(await fetch(`${base}/v1/conversations/${sessionId}`));
+      const conversation = await json(await authFetch(`${base}/v1/conversations/${sessionId}`));
       expect(conversation).toEqual({
         status: 'ok',
         message: 'conversation',
         data: expect.objectContaining({ id: sessionId, turns: 2 }),
       });
 
-      const page = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages?limit=1`));
+      const page = await json(await authFetch(`${base}/v1/conversations/${sessionId}/messages?limit=1`));
       expect(page.data.messages.map((m: { turn_index: number; role: string }) => `${m.turn_index}:${m.role}`)).toEqual(['1:user', '1:assistant']);
       expect(page.data.next_last_index).toBe(1);
-      const older = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages?limit=1&last_index=1`));
+      const older = await json(await authFetch(`${base}/v1/conversations/${sessionId}/messages?limit=1&last_index=1`));
       expect(older.data.messages.map((m: { content: string }) => m.content)).toEqual(['한국의 수도는?', PREVIOUS_ANSWER]);
       expect(older.data.next_last_index).toBeNull();
 
-      const refs = await json(await fetch(`${base}/v1/conversations/${sessionId}/messages/0/references`));
+      const refs = await json(await authFetch(`${base}/v1/conversations/${sessionId}/messages/0/references`));
       expect(refs.data).toEqual({ turn_index: 0, references: [expect.objectContaining({ chunk_id: 'doc-seoul#0' })] });
-      expect((await fetch(`${base}/v1/conversations/${sessionId}/messages/9/references`)).status).toBe(404);
-      expect((await fetch(`${base}/v1/conversations/${randomUUID()}`)).status).toBe(404);
-      expect((await fetch(`${base}/v1/conversations/not-a-uuid`)).status).toBe(400);
+      expect((await authFetch(`${base}/v1/conversations/${sessionId}/messages/9/references`)).status).toBe(404);
+      expect((await authFetch(`${base}/v1/conversations/${randomUUID()}`)).status).toBe(404);
+      expect((await authFetch(`${base}/v1/conversations/not-a-uuid`)).status).toBe(400);
     });
 
     it('reports an upstream failure mid-stream as an error event, not a silent cut, and stores nothing', async () => {
@@ -402,7 +404,7 @@ describe('gateway (integration)', () => {
     });
 
     it('passes time_range, fusion and bm25_weight to the retrieval search', async () => {
-      const res = await fetch(`${base}/v1/chat/completions`, {
+      const res = await authFetch(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -424,7 +426,7 @@ describe('gateway (integration)', () => {
         }),
       );
 
-      const bad = await fetch(`${base}/v1/chat/completions`, {
+      const bad = await authFetch(`${base}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], time_range: { months: 0 } }),
@@ -444,7 +446,7 @@ describe('gateway (integration)', () => {
     it('stores a conversation.summarized event on the conversation, idempotently', async () => {
       // Created without a chat turn: no turn event, so no summarizer on this broker races the test's own summary.
       const repo = app.get(ConversationsRepository);
-      const conversationId = (await repo.findOrCreate(randomUUID())).id;
+      const conversationId = (await repo.findOrCreate(randomUUID(), 'default')).id;
 
       const publisher = new Messaging({ url: AMQP_URL, service: 'gateway-test' });
       await publisher.connect();
@@ -456,7 +458,7 @@ describe('gateway (integration)', () => {
           model: 'local-extractive-summarizer',
         });
         const stored = await waitFor('summary stored', async () => {
-          const res = await json(await fetch(`${base}/v1/conversations/${conversationId}`));
+          const res = await json(await authFetch(`${base}/v1/conversations/${conversationId}`));
           return res.data.summary ? res.data : undefined;
         });
         expect(stored).toEqual(expect.objectContaining({ summary: 'The user asked about Busan.', summary_turn_index: 0 }));
@@ -478,7 +480,7 @@ describe('gateway (integration)', () => {
   });
 
   describe('bad input', () => {
-    const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (path: string, body: string) => authFetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
     it('400 naming the field when messages is missing', async () => {
       const res = await post('/v1/chat/completions', JSON.stringify({ model: 'x' }));
@@ -501,7 +503,7 @@ describe('gateway (integration)', () => {
     it('400 for malformed JSON, 413 past the body limit', async () => {
       const res = await post('/v1/search', '{"query": "unterminated');
       expect(res.status).toBe(400);
-      expect(await json(res)).toEqual({ status: 'error', message: 'validation failed', data: { errors: [{ field: 'body', reason: expect.stringContaining('malformed JSON') }] } });
+      expect(await json(res)).toEqual({ status: 'error', message: 'validation failed', data: { errors: [{ field: 'body', reason: expect.stringContaining('malformed JSON') }] }, request_id: expect.any(String) });
 
       const big = await post('/v1/documents', JSON.stringify({ title: 't', content: 'x'.repeat(100_000) }));
       expect(big.status).toBe(413);
@@ -509,22 +511,22 @@ describe('gateway (integration)', () => {
     });
 
     it('404 in the envelope for an unknown route', async () => {
-      const res = await fetch(`${base}/v1/nope`);
+      const res = await authFetch(`${base}/v1/nope`);
       expect(res.status).toBe(404);
-      expect(await json(res)).toEqual({ status: 'error', message: 'no route for GET /v1/nope', data: null });
+      expect(await json(res)).toEqual({ status: 'error', message: 'no route for GET /v1/nope', data: null, request_id: expect.any(String) });
     });
   });
 
   describe('operations', () => {
     it('serves health, metrics and the OpenAPI document on the same port', async () => {
-      expect((await fetch(`${base}/health/live`)).status).toBe(200);
-      const ready = await fetch(`${base}/health/ready`);
+      expect((await authFetch(`${base}/health/live`)).status).toBe(200);
+      const ready = await authFetch(`${base}/health/ready`);
       expect(ready.status).toBe(200);
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const metrics = await (await authFetch(`${base}/metrics`)).text();
       expect(metrics).toContain('ragmesh_gateway_chat_requests_total');
       expect(metrics).toContain('ragmesh_gateway_chat_ttft_seconds');
       expect(metrics).toMatch(/gateway_http_request_duration_seconds_count\{[^}]*route="\/v1\/search"/);
-      const doc = await json(await fetch(`${base}/openapi.json`));
+      const doc = await json(await authFetch(`${base}/openapi.json`));
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/documents', '/v1/search', '/v1/models']));
     });

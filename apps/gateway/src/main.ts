@@ -1,9 +1,13 @@
 import 'reflect-metadata';
-import { runService } from '@ragmesh/observability';
+import { createLogger, exitOnShutdownSignals, runService } from '@ragmesh/observability';
 import { runMigrationsCli } from '@ragmesh/persistence';
-import { createGatewayApp } from './app';
+import { createGatewayApp, shutdownGateway } from './app';
+import { runKeysCli } from './auth/keys-cli';
 import { loadAppConfig } from './config';
 import { dataSourceOptions } from './persistence/data-source';
+
+/** Past the drain, closing the broker and database connections gets this long before the process exits anyway. */
+const CLOSE_MARGIN_MS = 5_000;
 
 void runService('gateway', async () => {
   const config = loadAppConfig();
@@ -11,21 +15,16 @@ void runService('gateway', async () => {
     await runMigrationsCli(dataSourceOptions(config));
     return;
   }
+  if (process.argv[2] === 'keys') {
+    process.exitCode = await runKeysCli(process.argv.slice(3), config);
+    return;
+  }
   const app = await createGatewayApp(config);
   await app.listen(config.GATEWAY_PORT, '0.0.0.0');
-
-  let closing = false;
-  const shutdown = () => {
-    if (closing) return;
-    closing = true;
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('gateway shutdown failed', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  exitOnShutdownSignals({
+    logger: createLogger('gateway'),
+    close: () => shutdownGateway(app, config.SHUTDOWN_GRACE_MS),
+    timeoutMs: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS,
+    timeoutExitCode: 1,
+  });
 });

@@ -6,10 +6,13 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, SERVICE_NAME } from './config';
 import type { EngineRouter } from './engines/engine-router';
-import { upstreamHealthCheck } from './engines/upstream-health';
+import type { UpstreamPool } from './engines/upstream-pool';
+import { UPSTREAM_POOL } from './generation/generation.module';
 
 export interface RunningGenerationProxy {
   opsPort: number;
+  /** The live upstream pool (tests and embedders change its members with `replaceUpstreams`). */
+  pool: UpstreamPool;
   close(): Promise<void>;
 }
 
@@ -40,22 +43,23 @@ export async function startGenerationProxy(
   app.useLogger(app.get(Logger));
   await app.listen();
 
-  // The local engine is always ready; with a pool, one upstream answering /health is enough.
-  const upstreamChecks = config.upstreamUrls.map((url) => upstreamHealthCheck(url));
-  const checks: Record<string, HealthCheck> =
-    upstreamChecks.length > 0
-      ? {
-          upstream: async () => {
-            await Promise.any(upstreamChecks.map((check) => check())).catch(() => {
-              throw new Error(`none of the ${upstreamChecks.length} upstream(s) answers /health`);
-            });
-          },
-        }
-      : {};
+  // The local engine is always ready; with upstreams, one that passed its last health check is enough.
+  const pool = app.get<UpstreamPool>(UPSTREAM_POOL);
+  const checks: Record<string, HealthCheck> = {
+    upstream: async () => {
+      if (pool.size === 0) return;
+      await pool.checkHealth();
+      const members = pool.snapshot();
+      if (!members.some((m) => m.healthy)) {
+        throw new Error(`none of the ${members.length} upstream(s) passes /health and /v1/models`);
+      }
+    },
+  };
   const ops = await startOpsServer({ port: config.OPS_PORT, service: SERVICE_NAME, checks });
 
   return {
     opsPort: ops.port,
+    pool,
     close: async () => {
       health?.setServing(false);
       await ops.close();

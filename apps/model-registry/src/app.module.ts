@@ -1,16 +1,21 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { MessagingModule } from '@ragmesh/messaging';
 import { GrpcCorrelationInterceptor, ObservabilityModule } from '@ragmesh/observability';
 import { SERVICE_NAME } from './config';
-import { UpstreamsModule, UpstreamsModuleOptions } from './upstreams/upstreams.module';
+import { RegistryModule, RegistryModuleOptions } from './registry.module';
 
 @Module({})
 export class AppModule {
-  static register(opts: UpstreamsModuleOptions & { logLevel: string }): DynamicModule {
-    const { logLevel, ...upstreams } = opts;
+  static register(opts: RegistryModuleOptions & { logLevel: string; amqpUrl: string }): DynamicModule {
+    const { logLevel, amqpUrl, ...registry } = opts;
     return {
       module: AppModule,
-      imports: [ObservabilityModule.forRoot({ service: SERVICE_NAME, level: logLevel }), UpstreamsModule.register(upstreams)],
+      imports: [
+        ObservabilityModule.forRoot({ service: SERVICE_NAME, level: logLevel }),
+        MessagingModule.forRoot({ url: amqpUrl, service: SERVICE_NAME, logLevel }),
+        RegistryModule.register(registry),
+      ],
       providers: [{ provide: APP_INTERCEPTOR, useClass: GrpcCorrelationInterceptor }],
     };
   }

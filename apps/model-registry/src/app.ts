@@ -3,13 +3,17 @@ import { MicroserviceOptions, Transport } from '@nestjs/microservices';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { PROTO_LOADER_OPTIONS, PROTO_PACKAGE, protoPath, registry } from '@ragmesh/contracts';
 import { addGrpcHealthAndReflection, GrpcHealthHandle, startOpsServer } from '@ragmesh/observability';
+import { Messaging, MESSAGING } from '@ragmesh/messaging';
 import { openServiceDataSource, postgresHealthCheck } from '@ragmesh/persistence';
 import { Logger } from 'nestjs-pino';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig, REGISTRY_SCHEMA, SERVICE_NAME } from './config';
 import { dataSourceOptions } from './persistence/data-source-options';
-import { EnvelopeExceptionFilter } from './upstreams/envelope-exception.filter';
+import { EnvelopeExceptionFilter } from './http/envelope-exception.filter';
+import type { LoraClient } from './training/lora.client';
+import type { RayJobsClient } from './training/ray-jobs.client';
+import { TrainingService } from './training/training.service';
 import type { UpstreamProber } from './upstreams/upstream-prober';
 import { UpstreamWatcher } from './upstreams/upstream-watcher';
 
@@ -20,12 +24,15 @@ export interface StartOptions {
   /** Defaults to "registry"; integration tests use a schema of their own. */
   schema?: string;
   prober?: UpstreamProber;
+  ray?: RayJobsClient;
+  lora?: LoraClient;
 }
 
 export interface RunningModelRegistry {
   httpPort: number;
   opsPort: number;
   watcher: UpstreamWatcher;
+  training: TrainingService;
   close(): Promise<void>;
 }
 
@@ -37,11 +44,33 @@ export async function startModelRegistry(config: AppConfig, opts: StartOptions =
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.register({
         logLevel: config.LOG_LEVEL,
+        amqpUrl: config.AMQP_URL,
         dataSource,
         watcher: { pollMs: config.REGISTRY_POLL_MS },
         seed: { defaultUpstreamUrl: config.GENERATION_UPSTREAM_URL },
         probeTimeoutMs: config.REGISTRY_PROBE_TIMEOUT_MS,
+        embedding: {
+          model: config.REGISTRY_EMBEDDING_MODEL,
+          fallback: config.REGISTRY_EMBEDDING_FALLBACK,
+          cacheDir: config.REGISTRY_EMBEDDING_CACHE_DIR,
+          device: config.REGISTRY_EMBEDDING_DEVICE,
+        },
+        training: {
+          pollMs: config.TRAINING_POLL_MS,
+          entrypoint: config.TRAINING_ENTRYPOINT,
+          runtimeEnv: config.trainingRuntimeEnv,
+          numGpus: config.TRAINING_NUM_GPUS,
+          outputDir: config.TRAINING_OUTPUT_DIR,
+          publicUrl: config.REGISTRY_PUBLIC_URL,
+        },
+        webhooks: { secret: config.WEBHOOK_SECRET, retryDelaysMs: config.webhookRetryDelaysMs, timeoutMs: config.WEBHOOK_TIMEOUT_MS },
+        outboundAllowList: config.OUTBOUND_ALLOWLIST,
+        rayJobsUrl: config.RAY_JOBS_URL,
+        rayJobsTimeoutMs: config.RAY_JOBS_TIMEOUT_MS,
+        loraTimeoutMs: config.LORA_TIMEOUT_MS,
         prober: opts.prober,
+        ray: opts.ray,
+        lora: opts.lora,
       }),
       { bufferLogs: true, bodyParser: false },
     );
@@ -67,13 +96,14 @@ export async function startModelRegistry(config: AppConfig, opts: StartOptions =
     const ops = await startOpsServer({
       port: config.OPS_PORT,
       service: SERVICE_NAME,
-      checks: { postgres: postgresHealthCheck(dataSource) },
+      checks: { postgres: postgresHealthCheck(dataSource), rabbitmq: app.get<Messaging>(MESSAGING).healthCheck() },
     });
 
     return {
       httpPort,
       opsPort: ops.port,
       watcher: app.get(UpstreamWatcher),
+      training: app.get(TrainingService),
       close: async () => {
         health?.setServing(false);
         await ops.close();

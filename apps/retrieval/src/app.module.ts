@@ -1,9 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { HashingEmbedder } from '@ragmesh/llm';
 import { Messaging } from '@ragmesh/messaging';
 import { ObservabilityModule } from '@ragmesh/observability';
 import { DataSource } from 'typeorm';
-import { Embedder } from './common/embedder';
 import { KeyedLock } from './common/keyed-lock';
 import { PrometheusRetrievalMetrics, RetrievalMetrics } from './common/metrics';
 import { CHUNKING_SETTINGS, chunkingSettingsFrom, SEARCH_SETTINGS, searchSettingsFrom } from './common/settings';
@@ -15,6 +13,8 @@ import { GetChunkUseCase } from './documents/get-chunk.use-case';
 import { IngestDocumentUseCase } from './documents/ingest-document.use-case';
 import { IngestDocumentsUseCase } from './documents/ingest-documents.use-case';
 import { ListDocumentsUseCase } from './documents/list-documents.use-case';
+import { EmbeddingModels, embeddingModelsFrom } from './embedding/embedding-models';
+import { Reembedder, REEMBED_RETRY_DELAY_MS, REEMBED_SETTINGS } from './embedding/reembedder';
 import { MessagingDocumentEvents } from './documents/messaging-document-events';
 import { TypeOrmDocumentsRepository } from './documents/typeorm-documents.repository';
 import { RetrievalController } from './retrieval.controller';
@@ -42,7 +42,9 @@ export class AppModule {
       providers: [
         { provide: DataSource, useValue: dataSource },
         { provide: Messaging, useValue: messaging },
-        { provide: Embedder, useFactory: (): Embedder => new HashingEmbedder() },
+        { provide: EmbeddingModels, useFactory: (): EmbeddingModels => embeddingModelsFrom(config) },
+        { provide: REEMBED_SETTINGS, useValue: { batch: config.RETRIEVAL_REEMBED_BATCH, retryDelayMs: REEMBED_RETRY_DELAY_MS } },
+        Reembedder,
         { provide: SEARCH_SETTINGS, useValue: searchSettingsFrom(config) },
         { provide: CHUNKING_SETTINGS, useValue: chunkingSettingsFrom(config) },
         { provide: RetrievalMetrics, useClass: PrometheusRetrievalMetrics },

@@ -10,6 +10,7 @@ import { AppModule, SERVICE_NAME } from './app.module';
 import type { AppConfig } from './config';
 import { dataSourceOptions } from './persistence/data-source';
 import { IndexLoader } from './search/index-loader';
+import { Reembedder } from './embedding/reembedder';
 import { IndexSyncConsumer } from './search/index-sync.consumer';
 
 export const RETRIEVAL_SERVICE_FQN = `${PROTO_PACKAGE}.${retrieval.RETRIEVAL_SERVICE_NAME}`;
@@ -51,6 +52,9 @@ export async function startRetrieval(config: AppConfig): Promise<RunningRetrieva
     await app.get(IndexLoader).load();
     await app.get(IndexSyncConsumer).start(config.RETRIEVAL_INSTANCE_ID);
     await app.listen();
+    // After the port opens: a changed embedding model is re-embedded while the old vectors serve.
+    const reembedder = app.get(Reembedder);
+    reembedder.start();
     const ops = await startOpsServer({
       port: config.OPS_PORT,
       service: SERVICE_NAME,
@@ -65,6 +69,7 @@ export async function startRetrieval(config: AppConfig): Promise<RunningRetrieva
         (closing ??= (async () => {
           // Tell load balancers first, then stop taking calls, then drop the connections.
           health?.setServing(false);
+          await reembedder.stop();
           await ops.close();
           await app.close();
           await messaging.close();

@@ -37,6 +37,14 @@ export const SHAPE = {
    * restarts (a StatefulSet pod name), or every restart leaves a queue behind.
    */
   RETRIEVAL_INSTANCE_ID: env.str(hostname()),
+  /** An OpenAI-compatible server with /v1/embeddings; unset = the local hashing embedder. */
+  RETRIEVAL_EMBEDDINGS_URL: env.optionalUrl(),
+  /** The embedding model asked of that server; required with the URL. Changing it re-embeds in the background. */
+  RETRIEVAL_EMBEDDINGS_MODEL: env.str(''),
+  RETRIEVAL_EMBEDDINGS_API_KEY: env.str(''),
+  RETRIEVAL_EMBEDDINGS_TIMEOUT_MS: env.int(30_000, { min: 100, max: 600_000 }),
+  /** Texts per /v1/embeddings request, and chunks per step of a background re-embed. */
+  RETRIEVAL_REEMBED_BATCH: env.int(64, { min: 1, max: 2_048 }),
 };
 
 export type AppConfig = z.infer<z.ZodObject<typeof SHAPE>>;
@@ -47,5 +55,12 @@ export const loadAppConfig = (source: NodeJS.ProcessEnv = process.env): AppConfi
     // Overlap as large as the chunk would never advance through the text.
     throw new ConfigError('retrieval', 'CHUNK_OVERLAP_TOKENS', `must be < CHUNK_MAX_TOKENS (${config.CHUNK_MAX_TOKENS})`);
   }
-  return config;
+  const model = config.RETRIEVAL_EMBEDDINGS_MODEL.trim();
+  if (config.RETRIEVAL_EMBEDDINGS_URL !== undefined && model === '') {
+    throw new ConfigError('retrieval', 'RETRIEVAL_EMBEDDINGS_MODEL', 'is required when RETRIEVAL_EMBEDDINGS_URL is set');
+  }
+  if (config.RETRIEVAL_EMBEDDINGS_URL === undefined && model !== '') {
+    throw new ConfigError('retrieval', 'RETRIEVAL_EMBEDDINGS_URL', `is required when RETRIEVAL_EMBEDDINGS_MODEL is set (got model "${model}")`);
+  }
+  return { ...config, RETRIEVAL_EMBEDDINGS_MODEL: model };
 };

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS, protoPath, retrieval } from '@ragmesh/contracts';
+import { PROTO_LOADER_OPTIONS, protoPath, retrieval, serviceTokenInterceptor } from '@ragmesh/contracts';
 import { connect } from 'amqplib';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -79,7 +79,7 @@ describe('two retrieval replicas (PostgreSQL + RabbitMQ)', () => {
           loadAppConfig({ ...process.env, RETRIEVAL_GRPC_PORT: String(port), OPS_PORT: '0', LOG_LEVEL: 'warn', RETRIEVAL_INSTANCE_ID: instanceId }),
         ),
       );
-      clients.push(new pkg.ragmesh.v1.RetrievalService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
+      clients.push(new pkg.ragmesh.v1.RetrievalService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { interceptors: [serviceTokenInterceptor()] }));
     }
   });
 

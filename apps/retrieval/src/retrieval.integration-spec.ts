@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { EVENTS_EXCHANGE, PROTO_LOADER_OPTIONS, protoPath, retrieval } from '@ragmesh/contracts';
+import { EVENTS_EXCHANGE, PROTO_LOADER_OPTIONS, protoPath, retrieval, serviceTokenInterceptor } from '@ragmesh/contracts';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { service as healthService } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
@@ -118,7 +118,7 @@ describe('retrieval service (gRPC, PostgreSQL, RabbitMQ)', () => {
       ragmesh: { v1: { RetrievalService: grpc.ServiceClientConstructor } };
     };
     const target = `127.0.0.1:${port}`;
-    client = new pkg.ragmesh.v1.RetrievalService(target, grpc.credentials.createInsecure());
+    client = new pkg.ragmesh.v1.RetrievalService(target, grpc.credentials.createInsecure(), { interceptors: [serviceTokenInterceptor()] });
     const Health = grpc.makeGenericClientConstructor(healthService as unknown as grpc.ServiceDefinition, 'Health');
     health = new Health(target, grpc.credentials.createInsecure());
   });

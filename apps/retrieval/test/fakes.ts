@@ -1,4 +1,3 @@
-import { HashingEmbedder } from '@ragmesh/llm';
 import { KeyedLock } from '../src/common/keyed-lock';
 import type { SearchSettings } from '../src/common/settings';
 import { DeleteDocumentUseCase } from '../src/documents/delete-document.use-case';
@@ -9,11 +8,12 @@ import { ListDocumentsUseCase } from '../src/documents/list-documents.use-case';
 import { SearchIndex } from '../src/search/search-index';
 import { SearchUseCase } from '../src/search/search.use-case';
 import type { MessagePayload } from '@ragmesh/contracts';
-import { Embedder } from '../src/common/embedder';
+import { Embedder, LocalHashingEmbedder } from '../src/common/embedder';
+import { EmbeddingModels } from '../src/embedding/embedding-models';
 import { RetrievalMetrics } from '../src/common/metrics';
 import { DocumentEvents } from '../src/documents/document-events';
-import type { ChunkRecord, ChunkWithDocument, DocumentRecord, DocumentSummary } from '../src/documents/document.model';
-import { DocumentsRepository } from '../src/documents/documents.repository';
+import { type ChunkRecord, type ChunkWithDocument, type DocumentRecord, type DocumentSummary, vectorBy } from '../src/documents/document.model';
+import { DocumentsRepository, type EmbeddingModelCount, type NextEmbedding } from '../src/documents/documents.repository';
 
 /** The PostgreSQL repository's behaviour, in memory: replace is all-or-nothing. */
 export class InMemoryDocumentsRepository extends DocumentsRepository {
@@ -105,6 +105,48 @@ export class InMemoryDocumentsRepository extends DocumentsRepository {
       .map((c) => this.join(c));
   }
 
+  async embeddingModelCounts(): Promise<EmbeddingModelCount[]> {
+    const counts = new Map<string, number>();
+    for (const chunk of this.chunks.values()) counts.set(chunk.embeddingModel, (counts.get(chunk.embeddingModel) ?? 0) + 1);
+    return [...counts].map(([model, chunks]) => ({ model, chunks })).sort((a, b) => b.chunks - a.chunks || (a.model < b.model ? -1 : 1));
+  }
+
+  async listChunksToReembed(model: string, afterChunkId: string | null, limit: number): Promise<ChunkWithDocument[]> {
+    return (await this.listChunks(afterChunkId, Number.MAX_SAFE_INTEGER))
+      .filter((c) => c.embeddingModel !== model && c.nextEmbeddingModel !== model)
+      .slice(0, limit);
+  }
+
+  async storeNextEmbeddings(model: string, vectors: NextEmbedding[]): Promise<string[]> {
+    const written: string[] = [];
+    for (const v of vectors) {
+      const chunk = this.chunks.get(v.chunkId);
+      const doc = chunk === undefined ? undefined : this.documents.get(chunk.documentId);
+      if (chunk === undefined || chunk.text !== v.text || doc?.title !== v.title || chunk.embeddingModel === model) continue;
+      this.chunks.set(v.chunkId, { ...chunk, nextEmbedding: v.vector, nextEmbeddingModel: model });
+      written.push(v.chunkId);
+    }
+    return written;
+  }
+
+  async findChunks(chunkIds: string[]): Promise<ChunkWithDocument[]> {
+    return chunkIds.flatMap((id) => {
+      const chunk = this.chunks.get(id);
+      return chunk === undefined ? [] : [this.join(chunk)];
+    });
+  }
+
+  async promoteNextEmbeddings(model: string): Promise<number> {
+    let promoted = 0;
+    for (const [id, chunk] of this.chunks) {
+      const next = vectorBy(chunk, model);
+      if (chunk.embeddingModel === model || next === undefined) continue;
+      this.chunks.set(id, { ...chunk, embedding: next, embeddingModel: model, nextEmbedding: null, nextEmbeddingModel: null });
+      promoted += 1;
+    }
+    return promoted;
+  }
+
   chunksOf(documentId: string): ChunkRecord[] {
     return [...this.chunks.values()].filter((c) => c.documentId === documentId).sort((a, b) => a.chunkIndex - b.chunkIndex);
   }
@@ -119,6 +161,9 @@ export class InMemoryDocumentsRepository extends DocumentsRepository {
       text: chunk.text,
       heading: chunk.heading,
       embedding: chunk.embedding,
+      embeddingModel: chunk.embeddingModel,
+      nextEmbedding: chunk.nextEmbedding,
+      nextEmbeddingModel: chunk.nextEmbeddingModel,
       title: doc.title,
       collection: doc.collection,
       publishedAt: doc.publishedAt,
@@ -179,45 +224,77 @@ export class RecordingMetrics extends RetrievalMetrics {
   eventPublishFailed(type: string): void {
     this.publishFailures.push(type);
   }
+
+  queryEmbeddingFailures = 0;
+  reembedded = 0;
+
+  queryEmbeddingFailed(): void {
+    this.queryEmbeddingFailures += 1;
+  }
+
+  chunksReembedded(count: number): void {
+    this.reembedded += count;
+  }
 }
 
 /** Vectors chosen by the test: the first registered substring found in the text decides. */
 export class TableEmbedder extends Embedder {
-  readonly name = 'table-embedder';
   constructor(
     readonly dimensions: number,
     private readonly table: [string, number[]][],
+    readonly name = 'table-embedder',
   ) {
     super();
   }
 
-  embed(text: string): number[] {
+  embed(texts: string[]): Promise<number[][]> {
+    return Promise.resolve(texts.map((text) => this.embedOne(text)));
+  }
+
+  private embedOne(text: string): number[] {
     for (const [needle, vector] of this.table) if (text.includes(needle)) return vector;
     return new Array<number>(this.dimensions).fill(0);
   }
 }
 
+/** Models resolved by name from the given embedders (the first is the configured target). */
+export function modelsOf(target: Embedder, ...others: Embedder[]): EmbeddingModels {
+  const byName = new Map([target, ...others].map((e) => [e.name, e]));
+  return new EmbeddingModels(target, (model) => byName.get(model));
+}
+
 export const TEST_SEARCH_SETTINGS: SearchSettings = { bm25Weight: 0.6, method: 'minmax', candidates: 100 };
 
 /** The use-cases wired as the module wires them, with in-memory adapters. */
-export function buildHarness(opts: { embedder?: Embedder; search?: Partial<SearchSettings>; maxTokens?: number } = {}) {
-  const repository = new InMemoryDocumentsRepository();
+export interface HarnessOptions {
+  embedder?: Embedder;
+  models?: EmbeddingModels;
+  search?: Partial<SearchSettings>;
+  maxTokens?: number;
+  /** Another replica's store, to share it. */
+  repository?: InMemoryDocumentsRepository;
+  index?: SearchIndex;
+}
+
+export function buildHarness(opts: HarnessOptions = {}) {
+  const repository = opts.repository ?? new InMemoryDocumentsRepository();
   const events = new RecordingDocumentEvents();
   const metrics = new RecordingMetrics();
-  const index = new SearchIndex();
+  const index = opts.index ?? new SearchIndex();
   const locks = new KeyedLock();
-  const embedder = opts.embedder ?? new HashingEmbedder();
+  const models = opts.models ?? modelsOf(opts.embedder ?? new LocalHashingEmbedder());
   const chunking = { maxTokens: opts.maxTokens ?? 200, overlapTokens: 20 };
   return {
     repository,
     events,
     metrics,
     index,
-    ingest: new IngestDocumentUseCase(repository, index, embedder, events, metrics, locks, chunking),
-    ingestBatch: new IngestDocumentsUseCase(repository, index, embedder, events, metrics, locks, chunking),
+    models,
+    ingest: new IngestDocumentUseCase(repository, index, models, events, metrics, locks, chunking),
+    ingestBatch: new IngestDocumentsUseCase(repository, index, models, events, metrics, locks, chunking),
     list: new ListDocumentsUseCase(repository),
     remove: new DeleteDocumentUseCase(repository, index, events, metrics, locks),
     getChunk: new GetChunkUseCase(repository),
-    search: new SearchUseCase(index, embedder, metrics, { ...TEST_SEARCH_SETTINGS, ...opts.search }),
+    search: new SearchUseCase(index, models, metrics, { ...TEST_SEARCH_SETTINGS, ...opts.search }),
   };
 }

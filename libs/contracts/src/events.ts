@@ -62,6 +62,32 @@ export const feedbackStatusChanged = z.object({
   at: isoDate,
 });
 
+export const RATING_MIN_SCORE = 1;
+export const RATING_MAX_SCORE = 5;
+
+/** A user rated an answer (issue 7); the model registry turns good ones into training examples. */
+export const conversationRated = z.object({
+  conversationId: z.string().uuid(),
+  turnIndex: z.number().int().nonnegative(),
+  question: z.string(),
+  answer: z.string(),
+  model: z.string(),
+  score: z.number().int().min(RATING_MIN_SCORE).max(RATING_MAX_SCORE),
+  comment: z.string().optional(),
+  ratedAt: isoDate,
+});
+
+/** A model or adapter on an upstream was loaded, unloaded or started failing (issue 7). */
+export const modelStatusChanged = z.object({
+  upstream: z.string().min(1),
+  model: z.string().min(1),
+  kind: z.enum(['base', 'adapter', 'embedding']),
+  loaded: z.boolean(),
+  previouslyLoaded: z.boolean(),
+  lastError: z.string().optional(),
+  at: isoDate,
+});
+
 export const MessageCatalogue = {
   'conversation.turn.completed': { kind: 'event', version: 1, schema: conversationTurnCompleted },
   'conversation.summarized': { kind: 'event', version: 1, schema: conversationSummarized },
@@ -69,6 +95,8 @@ export const MessageCatalogue = {
   'document.deleted': { kind: 'event', version: 1, schema: documentDeleted },
   'feedback.requested': { kind: 'command', version: 1, schema: feedbackRequested },
   'feedback.status.changed': { kind: 'event', version: 1, schema: feedbackStatusChanged },
+  'conversation.rated': { kind: 'event', version: 1, schema: conversationRated },
+  'model.status.changed': { kind: 'event', version: 1, schema: modelStatusChanged },
 } as const;
 
 export type MessageType = keyof typeof MessageCatalogue;

@@ -3,6 +3,7 @@ import { type ClientGrpc, ClientsModule, Transport } from '@nestjs/microservices
 import { GENERATION_SERVICE_NAME } from './generated/ragmesh/v1/generation';
 import { RETRIEVAL_SERVICE_NAME } from './generated/ragmesh/v1/retrieval';
 import { PROTO_LOADER_OPTIONS, PROTO_PACKAGE, protoPath } from './proto-paths';
+import { serviceTokenInterceptor } from './service-token';
 
 /** Injection token of a `generation.GenerationServiceClient`. */
 export const GENERATION_SERVICE_CLIENT = Symbol('GENERATION_SERVICE_CLIENT');
@@ -39,7 +40,14 @@ export class GrpcClientsModule {
           wanted.map(({ name, url, transport }) => ({
             name: transport,
             transport: Transport.GRPC,
-            options: { package: PROTO_PACKAGE, protoPath: protoPath(name), url, loader: PROTO_LOADER_OPTIONS },
+            options: {
+              package: PROTO_PACKAGE,
+              protoPath: protoPath(name),
+              url,
+              loader: PROTO_LOADER_OPTIONS,
+              // Every call carries the mesh's service token; servers refuse calls without it (UNAUTHENTICATED).
+              channelOptions: { interceptors: [serviceTokenInterceptor()] },
+            },
           })),
         ),
       ],

@@ -5,3 +5,4 @@ export * from './proto-paths';
 export * from './events';
 export * from './grpc';
 export * from './grpc-clients';
+export * from './service-token';

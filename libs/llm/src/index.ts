@@ -5,3 +5,5 @@ export { LocalExtractiveEngine, LOCAL_MAX_ANSWER_SENTENCES, LOCAL_FALLBACKS, ext
 export { OpenAiCompatibleEngine, UpstreamHttpError, DEFAULT_UPSTREAM_TIMEOUT_MS } from './openai-engine';
 export type { OpenAiCompatibleEngineOptions } from './openai-engine';
 export { HashingEmbedder, cosine, fnv1a, DEFAULT_EMBEDDING_DIMENSIONS } from './embedder';
+export * from './local-feedback';
+export { OpenAiEmbeddingClient, EmbeddingResponseError, DEFAULT_EMBEDDING_BATCH_SIZE, DEFAULT_EMBEDDING_TIMEOUT_MS } from './embedding-client';

@@ -20,6 +20,14 @@ export class UnroutableMessageError extends Error {
   }
 }
 
+/**
+ * No confirm within the publish deadline (the broker down or unreachable). The message may still
+ * arrive later if it had already been sent: publish it again with the same id, consumers dedupe.
+ */
+export class PublishTimeoutError extends Error {
+  override readonly name = 'PublishTimeoutError';
+}
+
 /** The broker refused (nacked) a publish. */
 export class PublishNackedError extends Error {
   override readonly name = 'PublishNackedError';

@@ -1,6 +1,6 @@
 export { Messaging, HEARTBEAT_SECONDS, RECONNECT_DELAY_SECONDS, PUBLISH_ATTEMPT_TIMEOUT_MS, CLOSE_DRAIN_TIMEOUT_MS, DEFAULT_DEAD_LETTER_LIMIT } from './messaging';
-export type { MessagingOptions, ConsumerSpec, DeadLetter } from './messaging';
-export { PermanentError, InvalidMessageError, UnroutableMessageError, PublishNackedError } from './errors';
+export type { MessagingOptions, PublishOptions, ConsumerSpec, DeadLetter } from './messaging';
+export { PermanentError, InvalidMessageError, UnroutableMessageError, PublishNackedError, PublishTimeoutError } from './errors';
 export {
   DEFAULT_RETRY,
   DEFAULT_PREFETCH,
@@ -13,6 +13,8 @@ export {
   retryQueueName,
   deadLetterQueueName,
   decideOnFailure,
+  parseRetryDelays,
+  retryDelaysEnv,
 } from './policy';
 export type { RetryPolicy, FailureDecision } from './policy';
 export { buildEnvelope, decodeEnvelope } from './envelope';

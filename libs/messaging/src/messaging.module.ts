@@ -14,7 +14,7 @@ const MODULE_OPTIONS = Symbol('MESSAGING_MODULE_OPTIONS');
  */
 export type MessagingClosePhase = 'beforeApplicationShutdown' | 'onApplicationShutdown';
 
-export interface MessagingModuleOptions extends Pick<MessagingOptions, 'url' | 'service' | 'exchange'> {
+export interface MessagingModuleOptions extends Pick<MessagingOptions, 'url' | 'service' | 'exchange' | 'publishDeadlineMs'> {
   /** Level of the JSON logger the connection logs through (createLogger(service, logLevel)). */
   logLevel?: string;
   /** Default 'beforeApplicationShutdown'. */
@@ -38,8 +38,8 @@ export class MessagingModule implements BeforeApplicationShutdown, OnApplication
         {
           provide: MESSAGING,
           useFactory: async () => {
-            const { url, service, exchange, logLevel } = options;
-            const messaging = new Messaging({ url, service, exchange, logger: createLogger(service, logLevel) });
+            const { url, service, exchange, logLevel, publishDeadlineMs } = options;
+            const messaging = new Messaging({ url, service, exchange, publishDeadlineMs, logger: createLogger(service, logLevel) });
             await messaging.connect();
             return messaging;
           },

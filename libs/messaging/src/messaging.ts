@@ -8,8 +8,9 @@ import type { Envelope, MessagePayload, MessageType } from '@ragmesh/contracts';
 import { CORRELATION_HEADER, getCorrelationId, getOrCreateCounter, metricsRegistry, runWithCorrelationId } from '@ragmesh/observability';
 import type { HealthCheck } from '@ragmesh/observability';
 import { ConfirmedSender, forwardOptions } from './confirmed-send';
+import { queueMetrics, type QueueStat } from './queue-metrics';
 import { buildEnvelope, decodeEnvelope } from './envelope';
-import { PublishNackedError, UnroutableMessageError, errorMessage } from './errors';
+import { PublishNackedError, PublishTimeoutError, UnroutableMessageError, errorMessage } from './errors';
 import {
   DEATH_REASON_HEADER,
   DEFAULT_PREFETCH,
@@ -35,6 +36,18 @@ export interface MessagingOptions {
   logger?: Logger;
   /** Seconds between reconnect attempts after the broker goes away. */
   reconnectDelaySeconds?: number;
+  /**
+   * Default bound on publish(): past it, a publish not yet confirmed rejects with
+   * PublishTimeoutError. Unset: publish() waits (and re-sends) until the broker confirms.
+   */
+  publishDeadlineMs?: number;
+}
+
+export interface PublishOptions {
+  id?: string;
+  correlationId?: string;
+  /** Overrides MessagingOptions.publishDeadlineMs for this publish. */
+  deadlineMs?: number;
 }
 
 export interface ConsumerSpec<T extends MessageType> {
@@ -163,7 +176,7 @@ export class Messaging {
   async publish<T extends MessageType>(
     type: T,
     payload: MessagePayload<T>,
-    opts: { id?: string; correlationId?: string } = {},
+    opts: PublishOptions = {},
   ): Promise<Envelope<MessagePayload<T>>> {
     const envelope = buildEnvelope(type, payload, {
       id: opts.id,
@@ -181,7 +194,9 @@ export class Messaging {
       timestamp: Math.floor(Date.now() / 1000),
       headers: { [CORRELATION_HEADER]: envelope.correlationId },
     };
-    await this.track(this.publishConfirmed(publisher, type, Buffer.from(JSON.stringify(envelope)), options, envelope.id));
+    const deadlineMs = opts.deadlineMs ?? this.opts.publishDeadlineMs;
+    const deadline = deadlineMs === undefined ? undefined : Date.now() + deadlineMs;
+    await this.track(this.publishConfirmed(publisher, type, Buffer.from(JSON.stringify(envelope)), options, envelope.id, deadline));
     publishedTotal.inc({ type });
     return envelope;
   }
@@ -224,7 +239,30 @@ export class Messaging {
       await wrapper.close().catch(() => undefined);
       throw new Error(`consumer ${spec.queue}: cannot set up: ${errorMessage(error)}`);
     }
+    queueMetrics.watch(spec.queue, policy.delaysMs.length, this.inspectQueues);
   }
+
+  /** Ready messages and consumers of each queue that exists (passive declare); for queue metrics. */
+  readonly inspectQueues = async (queues: string[]): Promise<Map<string, QueueStat>> => {
+    const stats = new Map<string, QueueStat>();
+    let rest = queues;
+    while (rest.length > 0) {
+      const pending = rest;
+      rest = await this.withTemporaryChannel(async (channel) => {
+        for (const [i, queue] of pending.entries()) {
+          try {
+            const { messageCount, consumerCount } = await channel.checkQueue(queue);
+            stats.set(queue, { messages: messageCount, consumers: consumerCount });
+          } catch {
+            // A missing queue closes the channel (404): go on with the others on a fresh one.
+            return pending.slice(i + 1);
+          }
+        }
+        return [];
+      });
+    }
+    return stats;
+  };
 
   healthCheck(): HealthCheck {
     return async () => {
@@ -260,11 +298,13 @@ export class Messaging {
   async replayDeadLetters(queue: string, limit: number = DEFAULT_DEAD_LETTER_LIMIT): Promise<number> {
     const dlq = deadLetterQueueName(queue);
     return this.withTemporaryChannel(async (channel) => {
-      await this.checkQueue(channel, dlq);
+      const present = await this.checkQueue(channel, dlq);
       await this.checkQueue(channel, queue);
       const sender = new ConfirmedSender(channel);
+      // Only what was there at the start: a message that fails at once comes straight back, and would loop.
+      const bound = Math.min(limit, present);
       let moved = 0;
-      while (moved < limit) {
+      while (moved < bound) {
         const message = await channel.get(dlq, { noAck: false });
         if (message === false) break;
         try {
@@ -281,6 +321,42 @@ export class Messaging {
     });
   }
 
+  /**
+   * Moves the one dead letter of `queue` whose message id is `messageId` back to it (fresh attempt
+   * count); false when none of the first `scanLimit` dead letters has that id.
+   */
+  async replayDeadLetter(queue: string, messageId: string, scanLimit: number = DEFAULT_DEAD_LETTER_LIMIT * 10): Promise<boolean> {
+    const dlq = deadLetterQueueName(queue);
+    return this.withTemporaryChannel(async (channel) => {
+      await this.checkQueue(channel, dlq);
+      await this.checkQueue(channel, queue);
+      const held: GetMessage[] = [];
+      try {
+        while (held.length < scanLimit) {
+          const message = await channel.get(dlq, { noAck: false });
+          if (message === false) return false;
+          // Others stay unacked until the end, so get() never returns one twice.
+          if (message.properties.messageId !== messageId) {
+            held.push(message);
+            continue;
+          }
+          try {
+            await new ConfirmedSender(channel).sendToQueue(queue, message.content, forwardOptions(message.properties, replayHeaders(message.properties.headers)));
+          } catch (error) {
+            channel.nack(message, false, true);
+            throw new Error(`replay of ${messageId} from ${dlq} failed: ${errorMessage(error)}`);
+          }
+          channel.ack(message);
+          this.log.info({ queue, messageId }, 'dead letter replayed');
+          return true;
+        }
+        return false;
+      } finally {
+        for (const message of held) channel.nack(message, false, true);
+      }
+    });
+  }
+
   /** Stops consuming, waits for running handlers and unconfirmed publishes, then closes the connection. */
   close(): Promise<void> {
     this.closed ??= this.shutdown();
@@ -289,6 +365,7 @@ export class Messaging {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
+    queueMetrics.forget(this.inspectQueues);
     await Promise.all(
       this.consumers.map(async (consumer) => {
         if (consumer.channel && consumer.consumerTag) {
@@ -334,10 +411,20 @@ export class Messaging {
     watch.markReady();
   }
 
-  private async publishConfirmed(publisher: ChannelWrapper, routingKey: string, body: Buffer, options: Options.Publish, id: string): Promise<void> {
+  private async publishConfirmed(
+    publisher: ChannelWrapper,
+    routingKey: string,
+    body: Buffer,
+    options: Options.Publish,
+    id: string,
+    deadline: number | undefined,
+  ): Promise<void> {
     for (;;) {
+      const remaining = deadline === undefined ? PUBLISH_ATTEMPT_TIMEOUT_MS : Math.min(PUBLISH_ATTEMPT_TIMEOUT_MS, deadline - Date.now());
+      // The wrapper drops a message still queued for a channel when its timeout fires.
+      if (remaining <= 0) throw new PublishTimeoutError(`message ${id} (${routingKey}) not confirmed before the publish deadline; the broker may be down`);
       try {
-        await publisher.publish(this.exchange, routingKey, body, { ...options, timeout: PUBLISH_ATTEMPT_TIMEOUT_MS });
+        await publisher.publish(this.exchange, routingKey, body, { ...options, timeout: remaining });
       } catch (error) {
         this.returned.delete(id);
         if (!this.closing && isTransientPublishError(error)) {
@@ -496,9 +583,10 @@ export class Messaging {
     }
   }
 
-  private async checkQueue(channel: ConfirmChannel, queue: string): Promise<void> {
+  /** Returns the queue's ready message count. */
+  private async checkQueue(channel: ConfirmChannel, queue: string): Promise<number> {
     try {
-      await channel.checkQueue(queue);
+      return (await channel.checkQueue(queue)).messageCount;
     } catch (error) {
       throw new Error(`queue "${queue}" cannot be used: ${errorMessage(error)}`);
     }

@@ -10,7 +10,9 @@ import {
   attemptFromHeaders,
   deadLetterHeaders,
   decideOnFailure,
+  parseRetryDelays,
   replayHeaders,
+  retryDelaysEnv,
   retryHeaders,
   validateRetryPolicy,
 } from './policy';
@@ -112,5 +114,27 @@ describe('validateRetryPolicy', () => {
     expect(() => validateRetryPolicy({ delaysMs: [100, 0] })).toThrow('delaysMs[1] must be a positive integer');
     expect(() => validateRetryPolicy({ delaysMs: [1.5] })).toThrow('delaysMs[0]');
     expect(() => validateRetryPolicy({ delaysMs: [1000, 5000] })).not.toThrow();
+  });
+});
+
+describe('retry delays from env', () => {
+  it('reads comma-separated milliseconds', () => {
+    expect(parseRetryDelays('300, 600,1200')).toEqual({ ok: true, policy: { delaysMs: [300, 600, 1200] } });
+  });
+
+  it('refuses zero, negatives, fractions and words, naming the bad entry', () => {
+    for (const [raw, bad] of [['100,0', '0'], ['-5', '-5'], ['1.5', '1.5'], ['1s,2s', '1s']]) {
+      const parsed = parseRetryDelays(raw);
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.reason).toContain(`got "${bad}"`);
+    }
+  });
+
+  it('falls back to the default when unset or empty, and fails the parse otherwise', () => {
+    const schema = retryDelaysEnv(policy);
+    expect(schema.parse(undefined)).toBe(policy);
+    expect(schema.parse('  ')).toBe(policy);
+    expect(schema.parse('50,100')).toEqual({ delaysMs: [50, 100] });
+    expect(schema.safeParse('fast').success).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { PermanentError, errorMessage } from './errors';
 
 export interface RetryPolicy {
@@ -45,6 +46,32 @@ export function validateRetryPolicy(policy: RetryPolicy): void {
       throw new Error(`retry policy: delaysMs[${i}] must be a positive integer (got ${String(delay)})`);
     }
   }
+}
+
+/** "1000,5000,30000" (milliseconds, one delay per retry) → a retry policy; "" → no retries. */
+export function parseRetryDelays(raw: string): { ok: true; policy: RetryPolicy } | { ok: false; reason: string } {
+  const parts = raw.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const delaysMs = parts.map(Number);
+  const bad = parts.find((part, i) => !/^\d+$/.test(part) || delaysMs[i] <= 0 || !Number.isSafeInteger(delaysMs[i]));
+  if (bad !== undefined) return { ok: false, reason: `must be comma-separated positive integers of milliseconds, e.g. 1000,5000,30000 (got "${bad}")` };
+  return { ok: true, policy: { delaysMs } };
+}
+
+/**
+ * Env schema of a retry policy written as comma-separated milliseconds (a *_RETRY_DELAYS_MS
+ * variable); unset → `def`. Every replica of a consumer must use the same delays: they are
+ * declared on its retry queues.
+ */
+export function retryDelaysEnv(def: RetryPolicy): z.ZodType<RetryPolicy> {
+  const schema = z.unknown().transform((input, ctx): RetryPolicy => {
+    if (input === undefined || input === null || String(input).trim() === '') return def;
+    const parsed = parseRetryDelays(String(input));
+    if (parsed.ok) return parsed.policy;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.reason });
+    return z.NEVER;
+  });
+  // Raw env strings in, a policy out: typed as the policy, like @ragmesh/config's schemas.
+  return schema as unknown as z.ZodType<RetryPolicy>;
 }
 
 /** The attempt a delivery is on: 1 for a first delivery, the x-attempt header after retries. */

@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { CallHandler } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { RpcException } from '@nestjs/microservices';
-import { PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
+import { PROTO_LOADER_OPTIONS, protoPath, SERVICE_TOKEN_METADATA_KEY, serviceToken } from '@ragmesh/contracts';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defer, firstValueFrom, from, lastValueFrom, Observable, toArray } from 'rxjs';
@@ -21,7 +21,8 @@ class SearchController {
   search(): void {}
 }
 
-function rpcContext(metadata: grpc.Metadata, path = '/ragmesh.v1.RetrievalService/Search'): ExecutionContextHost {
+function rpcContext(metadata: grpc.Metadata, path = '/ragmesh.v1.RetrievalService/Search', withToken = true): ExecutionContextHost {
+  if (withToken) metadata.set(SERVICE_TOKEN_METADATA_KEY, serviceToken());
   const call = { getPath: () => path };
   const ctx = new ExecutionContextHost([{ query: 'q' }, metadata, call], SearchController, SearchController.prototype.search);
   ctx.setType('rpc');
@@ -37,6 +38,22 @@ async function handledCount(method: string, code: string): Promise<number> {
 
 describe('GrpcCorrelationInterceptor', () => {
   const interceptor = new GrpcCorrelationInterceptor();
+
+  it('refuses a call without the service token (or with a wrong one) as UNAUTHENTICATED, before the handler runs', async () => {
+    const method = '/ragmesh.v1.RetrievalService/Search';
+    const before = await handledCount(method, 'UNAUTHENTICATED');
+    let ran = 0;
+    const handler: CallHandler = { handle: () => defer(async () => ++ran) };
+    const wrong = new grpc.Metadata();
+    wrong.set(SERVICE_TOKEN_METADATA_KEY, 'not-the-token');
+    for (const metadata of [new grpc.Metadata(), wrong]) {
+      const call = lastValueFrom(interceptor.intercept(rpcContext(metadata, method, false), handler));
+      await expect(call).rejects.toBeInstanceOf(RpcException);
+      await expect(call).rejects.toMatchObject({ error: { code: grpc.status.UNAUTHENTICATED } });
+    }
+    expect(ran).toBe(0);
+    expect(await handledCount(method, 'UNAUTHENTICATED')).toBe(before + 2);
+  });
 
   it('runs a Promise handler inside the id from the metadata and counts OK', async () => {
     const metadata = new grpc.Metadata();

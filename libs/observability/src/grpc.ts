@@ -3,6 +3,7 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
+import { hasServiceToken, SERVICE_TOKEN_METADATA_KEY } from '@ragmesh/contracts';
 import { HealthImplementation, ServingStatusMap } from 'grpc-health-check';
 import { Observable } from 'rxjs';
 import { acceptCorrelationId, CORRELATION_HEADER, getCorrelationId, newCorrelationId, runWithCorrelationId } from './correlation';
@@ -44,7 +45,8 @@ function methodName(context: ExecutionContext): string {
 /**
  * Server side of correlation for @GrpcMethod handlers: the handler (and the Observable or
  * Promise it returns) runs inside the caller's x-correlation-id, and every call is counted
- * in ragmesh_grpc_server_handled_total{method,code} with its duration.
+ * in ragmesh_grpc_server_handled_total{method,code} and its duration in
+ * ragmesh_grpc_server_handling_seconds{method,code}.
  */
 @Injectable()
 export class GrpcCorrelationInterceptor implements NestInterceptor {
@@ -57,8 +59,8 @@ export class GrpcCorrelationInterceptor implements NestInterceptor {
   private readonly duration = getOrCreateHistogram(
     metricsRegistry,
     GRPC_DURATION_METRIC,
-    'gRPC call duration on the server until the last message, by method',
-    ['method'],
+    'gRPC call duration on the server until the last message, by method and status code',
+    ['method', 'code'],
     GRPC_DURATION_BUCKETS,
   );
   // One line per call, like pino-http's for HTTP: the id in it ties the hops of a request together.
@@ -76,10 +78,16 @@ export class GrpcCorrelationInterceptor implements NestInterceptor {
       const finish = (code: status): void => {
         if (finished) return;
         finished = true;
-        const seconds = stopTimer();
+        const seconds = stopTimer({ code: status[code] });
         this.handled.inc({ method, code: status[code] });
         runWithCorrelationId(id, () => this.logger.log({ method, code: status[code], ms: Math.round(seconds * 1000) }, 'grpc call handled'));
       };
+      // Only mesh services call these servers: a call without the shared token never reaches the handler.
+      if (!hasServiceToken(metadata)) {
+        finish(status.UNAUTHENTICATED);
+        subscriber.error(new RpcException({ code: status.UNAUTHENTICATED, message: `missing or wrong service token (${SERVICE_TOKEN_METADATA_KEY})` }));
+        return undefined;
+      }
       // Subscribing inside the context makes the handler and everything it starts see the id.
       const subscription = runWithCorrelationId(id, () =>
         next.handle().subscribe({

@@ -23,7 +23,7 @@ describe('startOpsServer', () => {
         rabbitmq: async () => undefined,
       },
     });
-    new MetricsService('ops-test').counter('ops_test_things_total', 'things', ['kind']).inc({ kind: 'a' }, 3);
+    new MetricsService('ops-test').counter('ragmesh_ops_test_things_total', 'things', ['kind']).inc({ kind: 'a' }, 3);
   });
 
   afterAll(() => server.close());
@@ -104,12 +104,12 @@ describe('healthRouter', () => {
 describe('MetricsService', () => {
   it('returns the same metric when asked twice by name', () => {
     const metrics = new MetricsService();
-    const a = metrics.counter('idempotent_total', 'x', ['k']);
-    const b = metrics.counter('idempotent_total', 'x', ['k']);
+    const a = metrics.counter('ragmesh_idempotent_total', 'x', ['k']);
+    const b = metrics.counter('ragmesh_idempotent_total', 'x', ['k']);
     expect(a).toBe(b);
-    const h = metrics.histogram('idempotent_seconds', 'x', [], [0.1, 1]);
-    expect(metrics.histogram('idempotent_seconds', 'x')).toBe(h);
-    const g = metrics.gauge('idempotent_gauge', 'x');
-    expect(metrics.gauge('idempotent_gauge', 'x')).toBe(g);
+    const h = metrics.histogram('ragmesh_idempotent_seconds', 'x', [], [0.1, 1]);
+    expect(metrics.histogram('ragmesh_idempotent_seconds', 'x')).toBe(h);
+    const g = metrics.gauge('ragmesh_idempotent_gauge', 'x');
+    expect(metrics.gauge('ragmesh_idempotent_gauge', 'x')).toBe(g);
   });
 });

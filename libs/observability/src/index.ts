@@ -8,7 +8,9 @@ export {
 export { createLogger, DEFAULT_LOG_LEVEL } from './logger';
 export { ObservabilityModule } from './observability.module';
 export type { ObservabilityOptions } from './observability.module';
-export { MetricsService, metricsRegistry, initMetrics, getOrCreateCounter } from './metrics';
+export { MetricsService, metricsRegistry, initMetrics, getOrCreateCounter, getOrCreateGauge, getOrCreateHistogram } from './metrics';
+export { METRIC_PREFIX, HISTOGRAM_UNITS, DURATION_BUCKETS, MetricNameError, assertMetricName, metricNameProblem } from './naming';
+export type { MetricKind } from './naming';
 export { startOpsServer, healthRouter, checkReadiness, HEALTH_CHECK_TIMEOUT_MS, OPS_PATHS } from './health';
 export type { HealthCheck, OpsServer, OpsServerOptions, ReadinessReport, CheckResult } from './health';
 export { httpCorrelationMiddleware } from './http-correlation';

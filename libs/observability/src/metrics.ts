@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { assertMetricName } from './naming';
 
 /** The process-wide registry: everything /metrics serves. */
 export const metricsRegistry = new Registry();
@@ -23,6 +24,7 @@ export function getOrCreateCounter(
 ): Counter<string> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter<string>;
+  assertMetricName('counter', name);
   return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
@@ -35,22 +37,27 @@ export function getOrCreateHistogram(
 ): Histogram<string> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Histogram<string>;
+  assertMetricName('histogram', name);
   return new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });
 }
 
+/** `collect`, when given, runs at every scrape to set the gauge's values (e.g. a pool's size). */
 export function getOrCreateGauge(
   registry: Registry,
   name: string,
   help: string,
   labelNames: readonly string[] = [],
+  collect?: (this: Gauge<string>) => void | Promise<void>,
 ): Gauge<string> {
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Gauge<string>;
-  return new Gauge({ name, help, labelNames, registers: [registry] });
+  assertMetricName('gauge', name);
+  return new Gauge({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
 }
 
 /**
- * Metrics for a service. Asking twice for the same name returns the same metric, so
+ * Metrics for a service. Names must follow the naming scheme (naming.ts): a bad name throws
+ * when the metric is created, so the first test that touches it fails. Asking twice for the same name returns the same metric, so
  * features can declare what they use without coordinating registration.
  */
 export class MetricsService {

@@ -12,7 +12,7 @@ class ProbeController {
   @Get('probe')
   async probe(): Promise<{ correlationId: string | undefined }> {
     await sleep(1);
-    this.metrics.counter('module_probe_total', 'probe calls').inc();
+    this.metrics.counter('ragmesh_module_probe_total', 'probe calls').inc();
     return { correlationId: getCorrelationId() };
   }
 }

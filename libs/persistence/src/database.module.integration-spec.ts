@@ -4,6 +4,7 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { metricsRegistry } from '@ragmesh/observability';
 import { DATA_SOURCE, DatabaseModule, migrationsTableName } from './index';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
@@ -29,7 +30,17 @@ describe('DatabaseModule.forRoot (real PostgreSQL)', () => {
       [schema],
     );
     expect(rows.map((r) => r.table_name)).toContain(migrationsTableName(schema));
+
+    // Pool use at scrape time: a held connection is in_use, and the pool's size is reported.
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    const text = await metricsRegistry.metrics();
+    expect(text).toMatch(new RegExp(`ragmesh_db_pool_connections\\{pool="${schema}",state="in_use"\\} [1-9]`));
+    expect(text).toContain(`ragmesh_db_pool_max_connections{pool="${schema}"} 10`);
+    expect(text).toContain(`ragmesh_db_pool_waiting_clients{pool="${schema}"} 0`);
+    await runner.release();
     await app.close();
+    expect(await metricsRegistry.metrics()).not.toContain(`pool="${schema}"`);
     expect(ds.isInitialized).toBe(false);
   });
 });

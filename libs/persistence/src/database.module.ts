@@ -1,6 +1,7 @@
 import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { openServiceDataSource, type ServiceDataSourceOptions } from './data-source';
+import { observePool } from './pool-metrics';
 
 /** Injection token of the service's open, migrated DataSource. */
 export const DATA_SOURCE = Symbol('DATA_SOURCE');
@@ -14,7 +15,17 @@ export class DatabaseModule implements OnApplicationShutdown {
     return {
       module: DatabaseModule,
       global: true,
-      providers: [{ provide: DATA_SOURCE, useFactory: () => openServiceDataSource(options) }],
+      providers: [
+        {
+          provide: DATA_SOURCE,
+          useFactory: async () => {
+            const ds = await openServiceDataSource(options);
+            // A destroyed data source reports nothing, so shutdown needs no unobserve.
+            observePool(ds, options.schema);
+            return ds;
+          },
+        },
+      ],
       exports: [DATA_SOURCE],
     };
   }

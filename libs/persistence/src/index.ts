@@ -8,3 +8,4 @@ export {
 } from './data-source';
 export type { ServiceDataSourceOptions } from './data-source';
 export { DatabaseModule, DATA_SOURCE } from './database.module';
+export { observePool } from './pool-metrics';

@@ -6,3 +6,4 @@ export { chunkText, DEFAULT_CHUNK_MAX_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS, PARA
 export type { Chunk, ChunkOptions } from './chunk';
 export { Bm25Index, BM25_K1, BM25_B } from './bm25';
 export type { Bm25Hit, Bm25Options } from './bm25';
+export { parseTimeExpression, withoutTimeExpression, addMonths, monthsCovering, DEFAULT_RECENT_MONTHS, type TimeExpression, type TimeExpressionKind } from './time-expressions';

@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     replyTokens: process.env.REPLY_TOKENS ? intFromEnv('REPLY_TOKENS', 1, 1, 1_000_000) : undefined,
     mode: modeFromEnv(),
     dieAfterTokens: intFromEnv('DIE_AFTER_TOKENS', DEFAULT_DIE_AFTER_TOKENS, 0, 1_000_000),
+    multimodal: process.env.MULTIMODAL === 'true' || process.env.MULTIMODAL === '1',
+    maxNumSeqs: process.env.MAX_NUM_SEQS ? intFromEnv('MAX_NUM_SEQS', 256, 1, 1_000_000) : undefined,
   });
   process.stdout.write(`${JSON.stringify({ service: 'fake-openai', msg: 'listening', port: fake.port, model: process.env.MODEL_ID || DEFAULT_FAKE_MODEL_ID })}\n`);
   const shutdown = () => {

@@ -76,3 +76,82 @@ describe('fake OpenAI upstream stats', () => {
     }
   });
 });
+
+describe('fake OpenAI upstream control and vLLM metrics', () => {
+  const chat = (fake: FakeOpenAi, body: Record<string, unknown>) =>
+    fetch(`${fake.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const metric = async (fake: FakeOpenAi, name: string): Promise<number> => {
+    const text = await (await fetch(`${fake.url}/metrics`)).text();
+    const match = new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'mu').exec(text);
+    if (!match) throw new Error(`${name} not in /metrics`);
+    return Number(match[1]);
+  };
+
+  it('reports its counters at /fake/stats and takes runtime config at /fake/config', async () => {
+    const fake = await startFakeOpenAi({ tokenDelayMs: 1, replyTokens: 3 });
+    try {
+      await (await chat(fake, { messages: [{ role: 'user', content: 'a' }], stream: true })).text();
+      fake.setTiming({ tokenDelayMs: 20, replyTokens: 50 });
+      const res = await chat(fake, { messages: [{ role: 'user', content: 'b' }], stream: true });
+      const reader = res.body?.getReader();
+      await reader?.read();
+      await reader?.cancel();
+      for (let i = 0; i < 100 && fake.stats.aborted === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await expect((await fetch(`${fake.url}/fake/stats`)).json()).resolves.toMatchObject({ requests: 2, completed: 1, aborted: 1, mode: 'ok' });
+
+      const set = await fetch(`${fake.url}/fake/config`, { method: 'POST', body: JSON.stringify({ mode: 'refuse', tokenDelayMs: 0 }) });
+      expect(set.status).toBe(200);
+      expect(fake.mode).toBe('refuse');
+      expect((await chat(fake, { messages: [{ role: 'user', content: 'c' }] })).status).toBe(503);
+      const bad = await fetch(`${fake.url}/fake/config`, { method: 'POST', body: JSON.stringify({ mode: 'sleepy' }) });
+      expect(bad.status).toBe(400);
+      await expect(bad.json()).resolves.toMatchObject({ error: { param: 'mode' } });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('reads image content parts only when multimodal', async () => {
+    const image = { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } };
+    const messages = [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, image] }];
+    const text = await startFakeOpenAi({ tokenDelayMs: 0 });
+    const vision = await startFakeOpenAi({ tokenDelayMs: 0, multimodal: true });
+    try {
+      const refused = await chat(text, { messages });
+      expect(refused.status).toBe(400);
+      await expect(refused.json()).resolves.toMatchObject({ error: { message: expect.stringMatching(/not a multimodal model/u) as string } });
+      const answered = (await (await chat(vision, { messages })).json()) as { choices: { message: { content: string } }[] };
+      expect(answered.choices[0].message.content).toBe('FAKE-UPSTREAM answer to: what is this (images: 1) (context lines: 0)');
+      expect(vision.stats.images).toBe(1);
+    } finally {
+      await text.close();
+      await vision.close();
+    }
+  });
+
+  it('moves running, waiting, KV-cache, inter-token and prefix-cache metrics with the traffic', async () => {
+    const fake = await startFakeOpenAi({ tokenDelayMs: 15, replyTokens: 6, maxNumSeqs: 1 });
+    try {
+      const conversation = [{ role: 'system', content: 'you are terse' }, { role: 'user', content: 'first question here' }];
+      const a = await chat(fake, { messages: conversation, stream: true });
+      // Its headers wait for a free sequence slot, so do not await them yet.
+      const second = chat(fake, { messages: conversation, stream: true });
+      for (let i = 0; i < 100 && fake.stats.waiting === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(await metric(fake, 'vllm:num_requests_running')).toBe(1);
+      expect(await metric(fake, 'vllm:num_requests_waiting')).toBe(1);
+      expect(await metric(fake, 'vllm:kv_cache_usage_perc')).toBeGreaterThan(0);
+      await a.text();
+      await (await second).text();
+      for (let i = 0; i < 100 && fake.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await metric(fake, 'vllm:num_requests_waiting')).toBe(0);
+      expect(await metric(fake, 'vllm:kv_cache_usage_perc')).toBe(0);
+      expect(await metric(fake, 'vllm:inter_token_latency_seconds_count')).toBe(10);
+      expect(await metric(fake, 'vllm:prefix_cache_queries_total')).toBeGreaterThan(0);
+      // The second request repeated the first one's prefix (the system message).
+      expect(await metric(fake, 'vllm:prefix_cache_hits_total')).toBeGreaterThan(0);
+      expect(await metric(fake, 'vllm:request_success_total')).toBe(2);
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -1,21 +1,30 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpError, readJson, sendError, sendJson } from './http';
+import { loraRoutes } from './lora';
+import type { FakeContext, FakeRoute } from './routes';
+import { VllmMetrics } from './vllm-metrics';
+import { embeddingRoutes } from './embeddings';
 
 /**
- * A small OpenAI-compatible upstream for tests and local runs: /v1/chat/completions
- * (JSON and real SSE with usage), /v1/models, /health and vLLM-named /metrics.
- * It notices client disconnects mid-stream, so tests can prove cancellation reached it.
+ * A small OpenAI-compatible upstream for tests, benches and local runs: /v1/chat/completions
+ * (JSON and real SSE with usage), /v1/models, /health, vLLM-named /metrics, and /fake/* to
+ * read its counters and change its behaviour from another process. It notices client
+ * disconnects mid-stream, so tests can prove cancellation reached it.
  */
 
 export interface FakeMessage {
   role: string;
   content: string;
+  /** Image parts the message carried (their URLs). */
+  images?: string[];
 }
 
 export interface FakeOpenAiOptions {
   port?: number;
   host?: string;
   modelId?: string;
+  /** Gap between tokens (vLLM's inter-token latency). */
   tokenDelayMs?: number;
   /** Extra wait before the first token (prefill); defaults to 0, so TTFT ≈ tokenDelayMs. */
   ttftMs?: number;
@@ -26,6 +35,14 @@ export interface FakeOpenAiOptions {
   mode?: FakeMode;
   /** Tokens sent before the socket is destroyed in `dieMidStream` mode. */
   dieAfterTokens?: number;
+  /** Accepts image content parts (a vision model); otherwise 400, as vLLM answers for a text-only model. */
+  multimodal?: boolean;
+  /** Requests generated at once (vLLM's --max-num-seqs); later ones wait (vllm:num_requests_waiting). */
+  maxNumSeqs?: number;
+  /** KV-cache size in tokens: running requests' prompt + output tokens over it = kv_cache_usage_perc. */
+  kvCacheTokens?: number;
+  /** Ignores stream_options.include_usage (some OpenAI-compatible servers do): no usage chunk. */
+  omitUsage?: boolean;
 }
 
 /**
@@ -51,8 +68,14 @@ export interface FakeTiming {
 /** Counts chat completions only (health checks and scrapes would blur what tests assert). */
 export interface FakeOpenAiStats {
   requests: number;
+  /** Streams the client closed before the end (cancellation reached the upstream). */
   aborted: number;
   active: number;
+  /** Streams and JSON answers sent to the end. */
+  completed: number;
+  waiting: number;
+  /** Image content parts received. */
+  images: number;
 }
 
 export interface FakeOpenAi {
@@ -71,8 +94,9 @@ export interface FakeOpenAi {
 export const DEFAULT_FAKE_MODEL_ID = 'fake-model';
 export const DEFAULT_TOKEN_DELAY_MS = 10;
 export const DEFAULT_DIE_AFTER_TOKENS = 2;
-const MAX_BODY_BYTES = 1024 * 1024;
-const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+export const DEFAULT_KV_CACHE_TOKENS = 200_000;
+/** Prompt prefixes remembered for the simulated prefix cache. */
+const PREFIX_CACHE_ENTRIES = 10_000;
 
 /** Lines of the numbered RAG context ("[1] title") in the system prompt. */
 function countContextLines(messages: FakeMessage[]): number {
@@ -82,8 +106,9 @@ function countContextLines(messages: FakeMessage[]): number {
 }
 
 export function defaultReply(messages: FakeMessage[]): string {
-  const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  return `FAKE-UPSTREAM answer to: ${lastUser} (context lines: ${countContextLines(messages)})`;
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const images = lastUser?.images?.length ? ` (images: ${lastUser.images.length})` : '';
+  return `FAKE-UPSTREAM answer to: ${lastUser?.content ?? ''}${images} (context lines: ${countContextLines(messages)})`;
 }
 
 /** One "token" per word with its trailing space, so the deltas concatenate back to the reply. */
@@ -95,16 +120,6 @@ function countPromptTokens(messages: FakeMessage[]): number {
   return messages.reduce((n, m) => n + splitTokens(m.content).length + 4, 0);
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly param?: string,
-  ) {
-    super(message);
-  }
-}
-
 interface ChatRequest {
   model: string;
   messages: FakeMessage[];
@@ -113,21 +128,33 @@ interface ChatRequest {
   maxTokens?: number;
 }
 
-function parseChatRequest(body: unknown, modelId: string): ChatRequest {
+/** A message's content: a string, or OpenAI content parts (text and image_url). */
+function parseMessage(m: unknown, i: number): FakeMessage {
+  const msg = m as Record<string, unknown> | null;
+  const bad = () => new HttpError(400, `messages[${i}] must have a string role and a string or content-part array content`, `messages[${i}]`);
+  if (!msg || typeof msg.role !== 'string') throw bad();
+  if (typeof msg.content === 'string') return { role: msg.role, content: msg.content };
+  if (!Array.isArray(msg.content)) throw bad();
+  const texts: string[] = [];
+  const images: string[] = [];
+  for (const part of msg.content as Record<string, unknown>[]) {
+    if (part?.type === 'text' && typeof part.text === 'string') texts.push(part.text);
+    else if (part?.type === 'image_url' && typeof (part.image_url as { url?: unknown } | undefined)?.url === 'string') {
+      images.push((part.image_url as { url: string }).url);
+    } else throw bad();
+  }
+  return { role: msg.role, content: texts.join('\n'), images };
+}
+
+function parseChatRequest(body: unknown, models: ReadonlySet<string>, modelId: string): ChatRequest {
   if (typeof body !== 'object' || body === null) throw new HttpError(400, 'request body must be a JSON object');
   const b = body as Record<string, unknown>;
   const model = b.model ?? modelId;
   if (typeof model !== 'string') throw new HttpError(400, 'model must be a string', 'model');
   // vLLM answers 404 for a model it does not serve; tests use this for the error path.
-  if (model !== modelId) throw new HttpError(404, `The model \`${model}\` does not exist.`, 'model');
+  if (!models.has(model)) throw new HttpError(404, `The model \`${model}\` does not exist.`, 'model');
   if (!Array.isArray(b.messages) || b.messages.length === 0) throw new HttpError(400, 'messages must be a non-empty array', 'messages');
-  const messages = b.messages.map((m: unknown, i: number): FakeMessage => {
-    const msg = m as Record<string, unknown> | null;
-    if (!msg || typeof msg.role !== 'string' || typeof msg.content !== 'string') {
-      throw new HttpError(400, `messages[${i}] must have string role and content`, `messages[${i}]`);
-    }
-    return { role: msg.role, content: msg.content };
-  });
+  const messages = b.messages.map(parseMessage);
   const maxTokens = b.max_tokens;
   if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1)) {
     throw new HttpError(400, 'max_tokens must be a positive integer', 'max_tokens');
@@ -142,80 +169,77 @@ function parseChatRequest(body: unknown, modelId: string): ChatRequest {
   };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
-    parts.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
-  } catch {
-    throw new HttpError(400, 'request body is not valid JSON');
-  }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function nonNegativeInt(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new HttpError(400, `${field} must be a non-negative integer`, field);
+  return value;
+}
 
 export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const modelId = opts.modelId ?? DEFAULT_FAKE_MODEL_ID;
   const timing = { tokenDelayMs: opts.tokenDelayMs ?? DEFAULT_TOKEN_DELAY_MS, ttftMs: opts.ttftMs ?? 0, replyTokens: opts.replyTokens };
   const reply = opts.reply ?? defaultReply;
+  const maxNumSeqs = opts.maxNumSeqs ?? Infinity;
+  const kvCacheTokens = opts.kvCacheTokens ?? DEFAULT_KV_CACHE_TOKENS;
   let mode: FakeMode = opts.mode ?? 'ok';
   let dieAfterTokens = opts.dieAfterTokens ?? DEFAULT_DIE_AFTER_TOKENS;
   let healthy = true;
   const hung = new Set<ServerResponse>();
-  const stats: FakeOpenAiStats = { requests: 0, aborted: 0, active: 0 };
-  const totals = { promptTokens: 0, generationTokens: 0 };
-  const ttft = { buckets: TTFT_BUCKETS.map(() => 0), sum: 0, count: 0 };
-  const created = Math.floor(Date.now() / 1000);
+  const stats: FakeOpenAiStats = { requests: 0, aborted: 0, active: 0, completed: 0, waiting: 0, images: 0 };
+  const vllm = new VllmMetrics();
+  const ctx: FakeContext = { modelId, created: Math.floor(Date.now() / 1000), models: new Set([modelId]) };
+  let running = 0;
+  let kvTokens = 0;
+  const waiting: (() => void)[] = [];
+  const prefixes = new Map<string, number>();
 
-  const observeTtft = (seconds: number) => {
-    TTFT_BUCKETS.forEach((le, i) => {
-      if (seconds <= le) ttft.buckets[i]++;
-    });
-    ttft.sum += seconds;
-    ttft.count++;
+  const setMode = (next: FakeMode, runtime: FakeRuntimeOptions = {}) => {
+    if (!FAKE_MODES.includes(next)) throw new TypeError(`unknown fake mode "${String(next)}" (modes: ${FAKE_MODES.join(', ')})`);
+    mode = next;
+    if (runtime.dieAfterTokens !== undefined) dieAfterTokens = runtime.dieAfterTokens;
+  };
+  const setTiming = (next: FakeTiming) => {
+    Object.assign(timing, Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)));
   };
 
-  const metricsText = (): string => {
-    const label = `model_name="${modelId}"`;
-    const lines = [
-      '# HELP vllm:num_requests_running Number of requests currently running on GPU.',
-      '# TYPE vllm:num_requests_running gauge',
-      `vllm:num_requests_running{${label}} ${stats.active}`,
-      '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
-      '# TYPE vllm:num_requests_waiting gauge',
-      `vllm:num_requests_waiting{${label}} 0`,
-      '# HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.',
-      '# TYPE vllm:gpu_cache_usage_perc gauge',
-      `vllm:gpu_cache_usage_perc{${label}} ${Math.min(1, stats.active * 0.05)}`,
-      '# HELP vllm:prompt_tokens_total Number of prefill tokens processed.',
-      '# TYPE vllm:prompt_tokens_total counter',
-      `vllm:prompt_tokens_total{${label}} ${totals.promptTokens}`,
-      '# HELP vllm:generation_tokens_total Number of generation tokens processed.',
-      '# TYPE vllm:generation_tokens_total counter',
-      `vllm:generation_tokens_total{${label}} ${totals.generationTokens}`,
-      '# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.',
-      '# TYPE vllm:time_to_first_token_seconds histogram',
-      ...TTFT_BUCKETS.map((le, i) => `vllm:time_to_first_token_seconds_bucket{le="${le}",${label}} ${ttft.buckets[i]}`),
-      `vllm:time_to_first_token_seconds_bucket{le="+Inf",${label}} ${ttft.count}`,
-      `vllm:time_to_first_token_seconds_sum{${label}} ${ttft.sum}`,
-      `vllm:time_to_first_token_seconds_count{${label}} ${ttft.count}`,
-    ];
-    return `${lines.join('\n')}\n`;
+  /** Like vLLM's scheduler: at most maxNumSeqs run; the rest wait in arrival order. */
+  const admit = async (): Promise<() => void> => {
+    if (running >= maxNumSeqs) {
+      stats.waiting++;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      stats.waiting--;
+    }
+    running++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      running--;
+      waiting.shift()?.();
+    };
+  };
+
+  /** A repeated conversation prefix (all but the last message) counts as cached prompt tokens. */
+  const prefixCache = (messages: FakeMessage[], promptTokens: number) => {
+    vllm.prefixCacheQueries += promptTokens;
+    if (messages.length < 2) return;
+    const prefix = messages.slice(0, -1);
+    const key = JSON.stringify(prefix);
+    if (prefixes.has(key)) vllm.prefixCacheHits += countPromptTokens(prefix);
+    prefixes.delete(key);
+    prefixes.set(key, 1);
+    if (prefixes.size > PREFIX_CACHE_ENTRIES) prefixes.delete(prefixes.keys().next().value as string);
   };
 
   const handleChat = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const request = parseChatRequest(await readJson(req), modelId);
+    const request = parseChatRequest(await readJson(req), ctx.models, modelId);
+    const images = request.messages.reduce((n, m) => n + (m.images?.length ?? 0), 0);
+    if (images > 0 && !opts.multimodal) {
+      throw new HttpError(400, `${request.model} is not a multimodal model: image content parts are not supported`, 'messages');
+    }
+    stats.images += images;
     // Captured per request so a runtime flip only affects requests that start after it.
     const requestMode = mode;
     const dieAfter = dieAfterTokens;
@@ -233,6 +257,8 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       });
       return;
     }
+    const release = await admit();
+    res.once('close', release);
     const started = process.hrtime.bigint();
     const id = `chatcmpl-fake-${stats.requests}`;
     let tokens =
@@ -245,18 +271,27 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       finishReason = 'length';
     }
     const promptTokens = countPromptTokens(request.messages);
-    totals.promptTokens += promptTokens;
+    vllm.promptTokens += promptTokens;
+    prefixCache(request.messages, promptTokens);
     const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
+    // KV cache held while the request runs: its prompt now, one slot per generated token.
+    let held = promptTokens;
+    kvTokens += held;
+    res.once('close', () => {
+      kvTokens -= held;
+    });
 
     if (!request.stream) {
       await sleep(ttftMs + tokenDelayMs * tokens.length);
-      observeTtft(Number(process.hrtime.bigint() - started) / 1e9);
-      totals.generationTokens += tokens.length;
+      vllm.ttft.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      vllm.generationTokens += tokens.length;
+      vllm.requestFinished(finishReason);
+      stats.completed++;
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
-        created,
-        model: modelId,
+        created: ctx.created,
+        model: request.model,
         choices: [{ index: 0, message: { role: 'assistant', content: tokens.join('') }, finish_reason: finishReason }],
         usage,
       });
@@ -273,11 +308,12 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       }
     });
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
-    const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: modelId, choices, ...extra })}\n\n`);
+    const head = `{"id":"${id}","object":"chat.completion.chunk","created":${ctx.created},"model":${JSON.stringify(request.model)},"choices":`;
+    const send = (choices: unknown[], extra = '') => res.write(`data: ${head}${JSON.stringify(choices)}${extra}}\n\n`);
 
     send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
     if (ttftMs > 0) await sleep(ttftMs);
+    let last = started;
     for (const [i, token] of tokens.entries()) {
       await sleep(tokenDelayMs);
       if (disconnected) return;
@@ -287,57 +323,91 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
         res.socket?.destroy();
         return;
       }
-      if (i === 0) observeTtft(Number(process.hrtime.bigint() - started) / 1e9);
-      totals.generationTokens++;
+      const now = process.hrtime.bigint();
+      if (i === 0) vllm.ttft.observe(Number(now - started) / 1e9);
+      else vllm.interToken.observe(Number(now - last) / 1e9);
+      last = now;
+      vllm.generationTokens++;
+      held++;
+      kvTokens++;
       send([{ index: 0, delta: { content: token }, finish_reason: null }]);
     }
     if (disconnected) return;
     send([{ index: 0, delta: {}, finish_reason: finishReason }]);
-    if (request.includeUsage) send([], { usage });
+    if (request.includeUsage && !opts.omitUsage) send([], `,"usage":${JSON.stringify(usage)}`);
+    vllm.requestFinished(finishReason);
+    stats.completed++;
     res.end('data: [DONE]\n\n');
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === '/v1/chat/completions') return handleChat(req, res);
-    if (req.method === 'GET' && path === '/v1/models') {
-      return sendJson(res, 200, { object: 'list', data: [{ id: modelId, object: 'model', created, owned_by: 'fake-openai', root: modelId, parent: null }] });
+  /** POST /fake/config: the runtime knobs, for tests and benches that run the fake as a process. */
+  const configure = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = (await readJson(req)) as Record<string, unknown> | null;
+    if (typeof body !== 'object' || body === null) throw new HttpError(400, 'request body must be a JSON object');
+    if (body.mode !== undefined && !(FAKE_MODES as readonly unknown[]).includes(body.mode)) {
+      throw new HttpError(400, `mode must be one of ${FAKE_MODES.join(', ')}`, 'mode');
     }
-    if (req.method === 'GET' && path === '/health') {
-      res.writeHead(healthy ? 200 : 503).end();
-      return;
-    }
-    if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }).end(metricsText());
-      return;
-    }
-    throw new HttpError(404, `no route for ${req.method ?? '?'} ${path}`);
+    if (body.healthy !== undefined && typeof body.healthy !== 'boolean') throw new HttpError(400, 'healthy must be a boolean', 'healthy');
+    const next: FakeTiming = {
+      ttftMs: nonNegativeInt(body.ttftMs, 'ttftMs'),
+      tokenDelayMs: nonNegativeInt(body.tokenDelayMs, 'tokenDelayMs'),
+      replyTokens: nonNegativeInt(body.replyTokens, 'replyTokens'),
+    };
+    const die = nonNegativeInt(body.dieAfterTokens, 'dieAfterTokens');
+    setTiming(next);
+    if (body.mode !== undefined) setMode(body.mode as FakeMode, { dieAfterTokens: die });
+    else if (die !== undefined) dieAfterTokens = die;
+    if (typeof body.healthy === 'boolean') healthy = body.healthy;
+    sendJson(res, 200, { mode, dieAfterTokens, healthy, ...timing });
   };
 
+  const routes: FakeRoute[] = [
+    { method: 'POST', path: '/v1/chat/completions', handle: handleChat },
+    {
+      method: 'GET',
+      path: '/v1/models',
+      handle: (_req, res) =>
+        sendJson(res, 200, {
+          object: 'list',
+          data: [...ctx.models].map((id) => ({ id, object: 'model', created: ctx.created, owned_by: 'fake-openai', root: modelId, parent: id === modelId ? null : modelId })),
+        }),
+    },
+    { method: 'GET', path: '/health', handle: (_req, res) => void res.writeHead(healthy ? 200 : 503).end() },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handle: (_req, res) =>
+        void res
+          .writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
+          .end(vllm.text(modelId, { running, waiting: stats.waiting, kvCacheUsage: Math.min(1, kvTokens / kvCacheTokens) })),
+    },
+    { method: 'GET', path: '/fake/stats', handle: (_req, res) => sendJson(res, 200, { ...stats, mode, healthy }) },
+    { method: 'POST', path: '/fake/config', handle: configure },
+    // Others' routes: one line each, e.g. ...embeddingRoutes.
+    ...loraRoutes,
+    ...embeddingRoutes(),
+  ];
+  const table = new Map(routes.map((r) => [`${r.method} ${r.path}`, r]));
+
   const server = createServer((req, res) => {
-    if (req.url?.startsWith('/v1/chat/completions')) {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/v1/chat/completions') {
       stats.requests++;
       stats.active++;
       res.on('close', () => {
         stats.active--;
       });
     }
-    route(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      const message = err instanceof Error ? err.message : String(err);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, status, {
-        error: { message, type: status >= 500 ? 'internal_error' : 'invalid_request_error', param: err instanceof HttpError ? (err.param ?? null) : null, code: status },
-      });
-    });
+    const route = table.get(`${req.method ?? 'GET'} ${path}`);
+    const handled = route ? Promise.resolve(route.handle(req, res, ctx)) : Promise.reject(new HttpError(404, `no route for ${req.method ?? '?'} ${path}`));
+    handled.catch((err: unknown) => sendError(res, err));
   });
+  // Pooled upstream connections (the proxy's keep-alive agent) stay open between requests.
+  server.keepAliveTimeout = 60_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+    server.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -351,14 +421,8 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     get mode() {
       return mode;
     },
-    setMode: (next, runtime = {}) => {
-      if (!FAKE_MODES.includes(next)) throw new TypeError(`unknown fake mode "${String(next)}" (modes: ${FAKE_MODES.join(', ')})`);
-      mode = next;
-      if (runtime.dieAfterTokens !== undefined) dieAfterTokens = runtime.dieAfterTokens;
-    },
-    setTiming: (next) => {
-      Object.assign(timing, Object.fromEntries(Object.entries(next).filter(([, v]) => v !== undefined)));
-    },
+    setMode,
+    setTiming,
     setHealthy: (next) => {
       healthy = next;
     },

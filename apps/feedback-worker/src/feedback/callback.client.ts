@@ -1,15 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
-import axios from 'axios';
-import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER, DELIVERY_ID_HEADER } from './signature';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { OutboundHttpClient } from '@ragmesh/outbound';
+import { WebhookSigner } from './signature';
 
 export const CALLBACK_OPTIONS = Symbol('FEEDBACK_CALLBACK_OPTIONS');
 export interface CallbackOptions {
+  /** `whsec_…` Standard Webhooks secret. */
   signingSecret: string;
   timeoutMs: number;
+  /** OUTBOUND_ALLOWLIST: hosts/CIDRs reachable although not public. */
+  allowList: string;
 }
 
 /** Receivers answer with a short acknowledgement; anything bigger is not read. */
-const MAX_RESPONSE_BYTES = 64 * 1024;
+export const MAX_CALLBACK_RESPONSE_BYTES = 64 * 1024;
 
 export interface CallbackBody {
   memberId: string;
@@ -23,36 +26,38 @@ export interface DeliverOptions {
   authHeader?: string;
 }
 
-/** The HTTP status the callback target answered with; network failures and timeouts reject. */
+/**
+ * The HTTP status the callback target answered with. Refused targets (SSRF rules), timeouts and
+ * network failures reject with an OutboundError whose `retryable` says whether to try again.
+ */
 export abstract class CallbackClient {
-  abstract deliver(url: string, deliveryId: string, body: CallbackBody, opts?: DeliverOptions): Promise<{ status: number }>;
+  abstract deliver(url: string, webhookId: string, body: CallbackBody, opts?: DeliverOptions): Promise<{ status: number }>;
 }
 
 @Injectable()
-export class AxiosCallbackClient extends CallbackClient {
-  constructor(@Inject(CALLBACK_OPTIONS) private readonly opts: CallbackOptions) {
+export class OutboundCallbackClient extends CallbackClient implements OnApplicationShutdown {
+  private readonly http: OutboundHttpClient;
+  private readonly signer: WebhookSigner;
+
+  constructor(@Inject(CALLBACK_OPTIONS) opts: CallbackOptions) {
     super();
+    this.http = new OutboundHttpClient({ allow: opts.allowList, timeoutMs: opts.timeoutMs, maxResponseBytes: MAX_CALLBACK_RESPONSE_BYTES });
+    this.signer = new WebhookSigner(opts.signingSecret);
   }
 
-  async deliver(url: string, deliveryId: string, body: CallbackBody, opts: DeliverOptions = {}): Promise<{ status: number }> {
+  async deliver(url: string, webhookId: string, body: CallbackBody, opts: DeliverOptions = {}): Promise<{ status: number }> {
     // Sent as bytes so what is signed is exactly what goes on the wire.
     const payload = Buffer.from(JSON.stringify(body), 'utf8');
-    const response = await axios.post(url, payload, {
-      timeout: this.opts.timeoutMs,
-      // A redirected POST is a misconfigured callback URL, not something to follow silently.
-      maxRedirects: 0,
-      maxContentLength: MAX_RESPONSE_BYTES,
-      validateStatus: () => true,
-      headers: {
-        'Content-Type': 'application/json',
-        [SIGNATURE_HEADER]: signBody(this.opts.signingSecret, payload),
-        // Unix seconds, as most webhook receivers expect.
-        [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
-        [DELIVERY_ID_HEADER]: deliveryId,
-        ...(opts.authHeader ? { Authorization: opts.authHeader } : {}),
-      },
+    const response = await this.http.post(url, payload, {
+      'Content-Type': 'application/json',
+      ...this.signer.headers(webhookId, payload),
+      ...(opts.authHeader ? { Authorization: opts.authHeader } : {}),
     });
     return { status: response.status };
+  }
+
+  onApplicationShutdown(): void {
+    this.http.close();
   }
 }
 
@@ -64,6 +69,6 @@ export type CallbackVerdict = 'delivered' | 'rejected' | 'retry';
 export function classifyCallbackStatus(status: number): CallbackVerdict {
   if (status >= 200 && status < 300) return 'delivered';
   if (status >= 500 || RETRYABLE_CLIENT_STATUSES.has(status)) return 'retry';
-  // 3xx (redirects are not followed) and other 4xx: the same request will be refused again.
+  // 3xx (a redirect not followed: it would drop the body) and other 4xx: the same request will be refused again.
   return 'rejected';
 }

@@ -1,30 +1,44 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { GenerationRepository, GrpcGenerationRepository } from '../grpc/generation.repository';
-import { AxiosCallbackClient, CALLBACK_OPTIONS, CallbackClient, type CallbackOptions } from './callback.client';
+import { CALLBACK_OPTIONS, CallbackClient, type CallbackOptions, OutboundCallbackClient } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
-import { AmqpJobEvents, JobEvents } from './job-events';
+import { AmqpJobEvents, JobEvents, STATUS_RELAY_OPTIONS, StatusRelay, type StatusRelayOptions } from './job-events';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
-import { ProcessFeedbackUseCase } from './process-feedback.use-case';
+import { FEEDBACK_GENERATION_OPTIONS, type FeedbackGenerationOptions, ProcessFeedbackUseCase } from './process-feedback.use-case';
 import { RequestsConsumer } from './requests.consumer';
+
+type FeedbackConfig = Pick<
+  AppConfig,
+  'FEEDBACK_SIGNING_SECRET' | 'FEEDBACK_CALLBACK_TIMEOUT_MS' | 'OUTBOUND_ALLOWLIST' | 'FEEDBACK_MODEL' | 'FEEDBACK_STATUS_RELAY_INTERVAL_MS'
+>;
 
 @Module({})
 export class FeedbackModule {
-  static register(config: Pick<AppConfig, 'FEEDBACK_SIGNING_SECRET' | 'FEEDBACK_CALLBACK_TIMEOUT_MS'>): DynamicModule {
-    const callbackOptions: CallbackOptions = { signingSecret: config.FEEDBACK_SIGNING_SECRET, timeoutMs: config.FEEDBACK_CALLBACK_TIMEOUT_MS };
+  static register(config: FeedbackConfig): DynamicModule {
+    const callbackOptions: CallbackOptions = {
+      signingSecret: config.FEEDBACK_SIGNING_SECRET,
+      timeoutMs: config.FEEDBACK_CALLBACK_TIMEOUT_MS,
+      allowList: config.OUTBOUND_ALLOWLIST,
+    };
+    const generationOptions: FeedbackGenerationOptions = { model: config.FEEDBACK_MODEL };
+    const relayOptions: StatusRelayOptions = { intervalMs: config.FEEDBACK_STATUS_RELAY_INTERVAL_MS };
     return {
       module: FeedbackModule,
       providers: [
         { provide: GenerationRepository, useClass: GrpcGenerationRepository },
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
+        { provide: FEEDBACK_GENERATION_OPTIONS, useValue: generationOptions },
+        { provide: STATUS_RELAY_OPTIONS, useValue: relayOptions },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
-        { provide: CallbackClient, useClass: AxiosCallbackClient },
+        { provide: CallbackClient, useClass: OutboundCallbackClient },
         { provide: JobEvents, useClass: AmqpJobEvents },
         FeedbackMetrics,
         ProcessFeedbackUseCase,
         RequestsConsumer,
+        StatusRelay,
       ],
-      exports: [RequestsConsumer],
+      exports: [RequestsConsumer, StatusRelay],
     };
   }
 }

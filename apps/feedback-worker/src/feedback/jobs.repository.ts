@@ -13,24 +13,58 @@ export interface JobRecord {
   lastError: string | null;
 }
 
+/** A transition as stored: what `feedback.status.changed` announces. */
+export interface StatusChange {
+  jobId: string;
+  status: JobStatus;
+  attempts: number;
+  lastError?: string;
+  /** When the status was entered (the row's status_changed_at). */
+  at: Date;
+}
+
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 
 /** feedback.jobs and feedback.processed_messages, as the use-case sees them. */
 export abstract class JobsRepository {
   abstract isProcessed(envelopeId: string): Promise<boolean>;
   abstract find(jobId: string): Promise<JobRecord | null>;
-  /** Creates the job as queued when new, then marks it running and counts the attempt. */
-  abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }>;
+  /** Creates the job when new, then marks it running and counts the attempt. */
+  abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }>;
   /** In one transaction: the job succeeded with its content, and the envelope id is recorded. */
-  abstract succeed(jobId: string, content: string, envelopeId: string): Promise<void>;
-  abstract fail(jobId: string, status: Extract<JobStatus, 'failed' | 'dead'>, error: string): Promise<void>;
+  abstract succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange>;
+  abstract fail(jobId: string, status: Extract<JobStatus, 'failed' | 'dead'>, error: string): Promise<StatusChange>;
   /** Runs `work` while holding the job's lock; does not wait when another delivery holds it. */
   abstract withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>>;
+  /** The broker confirmed the event of this transition (a later transition stays pending). */
+  abstract markStatusPublished(jobId: string, at: Date): Promise<void>;
+  /** Transitions older than `olderThanMs` whose event is not confirmed yet, oldest first. */
+  abstract unpublishedStatuses(limit: number, olderThanMs: number): Promise<StatusChange[]>;
 }
 
 // Bounded so a huge upstream error message cannot bloat the row.
-const MAX_ERROR_LENGTH = 2_000;
+export const MAX_ERROR_LENGTH = 2_000;
 const LOCK_NAMESPACE = 'feedback.job:';
+
+interface ChangeRow {
+  id: string;
+  status: JobStatus;
+  attempts: number;
+  last_error: string | null;
+  status_changed_at: Date;
+}
+
+const CHANGE_COLUMNS = 'id, status, attempts, last_error, status_changed_at';
+/**
+ * clock_timestamp(), not now(): transitions inside one transaction get their own instants. Cut to
+ * milliseconds, so the stamp survives the round trip through a JS Date (markStatusPublished compares it).
+ */
+const STAMP = `date_trunc('milliseconds', clock_timestamp())`;
+
+function toChange(row: ChangeRow | undefined): StatusChange {
+  if (!row) throw new Error('feedback job row vanished during its transition');
+  return { jobId: row.id, status: row.status, attempts: row.attempts, at: row.status_changed_at, ...(row.last_error ? { lastError: row.last_error } : {}) };
+}
 
 @Injectable()
 export class TypeOrmJobsRepository extends JobsRepository {
@@ -50,36 +84,57 @@ export class TypeOrmJobsRepository extends JobsRepository {
     return { id, memberId, callbackUrl, status, attempts, content, lastError };
   }
 
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }> {
+  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
     // xmax = 0 only on a freshly inserted row: tells a new job from a retried one in one statement.
-    const rows: { created: boolean; attempts: number }[] = await this.ds.query(
-      `INSERT INTO feedback.jobs AS j (id, member_id, callback_url, status, attempts)
-       VALUES ($1, $2, $3, 'running', 1)
+    const rows: (ChangeRow & { created: boolean })[] = await this.ds.query(
+      `INSERT INTO feedback.jobs AS j (id, member_id, callback_url, status, attempts, status_changed_at)
+       VALUES ($1, $2, $3, 'running', 1, ${STAMP})
        ON CONFLICT (id) DO UPDATE
          SET status = 'running', attempts = j.attempts + 1, member_id = EXCLUDED.member_id,
-             callback_url = EXCLUDED.callback_url, updated_at = now()
-       RETURNING (xmax = 0) AS created, attempts`,
+             callback_url = EXCLUDED.callback_url, status_changed_at = ${STAMP}, updated_at = now()
+       RETURNING (xmax = 0) AS created, ${CHANGE_COLUMNS}`,
       [job.id, job.memberId, job.callbackUrl],
     );
-    return { created: rows[0]?.created === true, attempts: rows[0]?.attempts ?? 1 };
+    return { created: rows[0]?.created === true, change: toChange(rows[0]) };
   }
 
-  async succeed(jobId: string, content: string, envelopeId: string): Promise<void> {
-    await this.ds.transaction(async (m) => {
-      await m.query(
-        `UPDATE feedback.jobs SET status = 'succeeded', content = $2, last_error = NULL, updated_at = now() WHERE id = $1`,
+  async succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange> {
+    return this.ds.transaction(async (m) => {
+      const [rows]: [ChangeRow[], number] = await m.query(
+        `UPDATE feedback.jobs SET status = 'succeeded', content = $2, last_error = NULL, status_changed_at = ${STAMP}, updated_at = now()
+         WHERE id = $1 RETURNING ${CHANGE_COLUMNS}`,
         [jobId, content],
       );
       await m.query(`INSERT INTO feedback.processed_messages (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [envelopeId]);
+      return toChange(rows[0]);
     });
   }
 
-  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<void> {
-    await this.ds.query(`UPDATE feedback.jobs SET status = $2, last_error = $3, updated_at = now() WHERE id = $1`, [
-      jobId,
-      status,
-      error.slice(0, MAX_ERROR_LENGTH),
-    ]);
+  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<StatusChange> {
+    const [rows]: [ChangeRow[], number] = await this.ds.query(
+      `UPDATE feedback.jobs SET status = $2, last_error = $3, status_changed_at = ${STAMP}, updated_at = now()
+       WHERE id = $1 RETURNING ${CHANGE_COLUMNS}`,
+      [jobId, status, error.slice(0, MAX_ERROR_LENGTH)],
+    );
+    return toChange(rows[0]);
+  }
+
+  async markStatusPublished(jobId: string, at: Date): Promise<void> {
+    await this.ds.query(
+      `UPDATE feedback.jobs SET status_published_at = $2 WHERE id = $1 AND status_changed_at = $2`,
+      [jobId, at],
+    );
+  }
+
+  async unpublishedStatuses(limit: number, olderThanMs: number): Promise<StatusChange[]> {
+    const rows: ChangeRow[] = await this.ds.query(
+      `SELECT ${CHANGE_COLUMNS} FROM feedback.jobs
+       WHERE status_published_at IS DISTINCT FROM status_changed_at
+         AND status_changed_at < clock_timestamp() - make_interval(secs => $2::double precision / 1000)
+       ORDER BY status_changed_at LIMIT $1`,
+      [limit, olderThanMs],
+    );
+    return rows.map(toChange);
   }
 
   async withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>> {

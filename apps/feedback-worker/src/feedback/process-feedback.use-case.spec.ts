@@ -5,16 +5,21 @@ import { Registry } from 'prom-client';
 import { GenerationRepository, type GenerateRequest, type GenerateResponse } from '../grpc/generation.repository';
 import type { JobStatus } from '../persistence/entities';
 import { type CallbackBody, CallbackClient, type DeliverOptions } from './callback.client';
-import { JobEvents, type StatusChange } from './job-events';
+import { OutboundError } from '@ragmesh/outbound';
+import { FEEDBACK_ACTIVITY_MARKER } from '@ragmesh/llm';
+import { JobEvents } from './job-events';
+import { FeedbackMetrics } from './feedback.metrics';
+import { type JobRecord, JobsRepository, type LockResult, type StatusChange } from './jobs.repository';
 
 class RecordedEvents extends JobEvents {
   readonly changes: StatusChange[] = [];
   async statusChanged(change: StatusChange): Promise<void> {
     this.changes.push(change);
   }
+  async publish(change: StatusChange): Promise<void> {
+    this.changes.push(change);
+  }
 }
-import { FeedbackMetrics } from './feedback.metrics';
-import { type JobRecord, JobsRepository, type LockResult } from './jobs.repository';
 import { JobBusyError, ProcessFeedbackUseCase, type ProcessFeedbackCommand } from './process-feedback.use-case';
 
 class InMemoryJobs extends JobsRepository {
@@ -28,18 +33,28 @@ class InMemoryJobs extends JobsRepository {
   async find(jobId: string): Promise<JobRecord | null> {
     return this.jobs.get(jobId) ?? null;
   }
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; attempts: number }> {
+  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
     const existing = this.jobs.get(job.id);
     const attempts = (existing?.attempts ?? 0) + 1;
     this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts });
-    return { created: !existing, attempts };
+    return { created: !existing, change: this.changeOf(job.id) };
   }
-  async succeed(jobId: string, content: string, envelopeId: string): Promise<void> {
+  async succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange> {
     this.update(jobId, { status: 'succeeded', content, lastError: null });
     this.processed.add(envelopeId);
+    return this.changeOf(jobId);
   }
-  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<void> {
+  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<StatusChange> {
     this.update(jobId, { status, lastError: error });
+    return this.changeOf(jobId);
+  }
+  async markStatusPublished(): Promise<void> {}
+  async unpublishedStatuses(): Promise<StatusChange[]> {
+    return [];
+  }
+  private changeOf(jobId: string): StatusChange {
+    const job = this.jobs.get(jobId) as JobRecord;
+    return { jobId, status: job.status, attempts: job.attempts, at: new Date(), ...(job.lastError ? { lastError: job.lastError } : {}) };
   }
   async withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>> {
     if (this.locked.has(jobId)) return { acquired: false };
@@ -108,7 +123,7 @@ describe('ProcessFeedbackUseCase', () => {
     callbacks = new FakeCallbacks();
     registry = new Registry();
     events = new RecordedEvents();
-    useCase = new ProcessFeedbackUseCase(jobs, generation, callbacks, new FeedbackMetrics(new MetricsService(undefined, registry)), events);
+    useCase = new ProcessFeedbackUseCase(jobs, generation, callbacks, new FeedbackMetrics(new MetricsService(undefined, registry)), events, { model: 'local-feedback' });
   });
 
   it('generates from the prompt alone, delivers {memberId, content} and records success', async () => {
@@ -201,12 +216,53 @@ describe('ProcessFeedbackUseCase', () => {
     await expect(useCase.execute(command({ callbackAuthHeader: 'Bearer t' }))).rejects.toThrow('callback answered HTTP 503');
     callbacks.answer = 200;
     await expect(useCase.execute(command({ envelopeId: 'env-2', callbackAuthHeader: 'Bearer t' }))).resolves.toBe('succeeded');
-    expect(events.changes).toEqual([
+    expect(events.changes.map(({ at: _at, ...change }) => change)).toEqual([
       { jobId: JOB, status: 'running', attempts: 1 },
       { jobId: JOB, status: 'failed', attempts: 1, lastError: 'callback answered HTTP 503' },
-      { jobId: JOB, status: 'running', attempts: 2 },
+      // A retry keeps showing the previous attempt's error until it succeeds.
+      { jobId: JOB, status: 'running', attempts: 2, lastError: 'callback answered HTTP 503' },
       { jobId: JOB, status: 'succeeded', attempts: 2 },
     ]);
     expect(callbacks.calls.map((c) => c.opts)).toEqual([{ authHeader: 'Bearer t' }, { authHeader: 'Bearer t' }]);
+  });
+
+  it('asks the configured model and hands it the activity as a marked system message', async () => {
+    const activity = { memberId: 'member-42', period: { startDate: '2024-05-01T00:00:00.000Z', endDate: '2024-05-31T00:00:00.000Z' }, activity: { challenges: [{ title: '독서', category: '학습', achieved: 3, total: 5 }] } };
+    await useCase.execute(command({ activity }));
+    const [request] = generation.requests;
+    expect(request.model).toBe('local-feedback');
+    expect(request.messages[0].role).toBe('system');
+    expect(request.messages[0].content.startsWith(FEEDBACK_ACTIVITY_MARKER)).toBe(true);
+    expect(JSON.parse(request.messages[0].content.slice(FEEDBACK_ACTIVITY_MARKER.length))).toEqual(activity);
+    expect(request.messages[1]).toEqual({ role: 'user', content: 'Write feedback for 3 workouts this week.' });
+  });
+
+  it('dead-letters an activity that does not fit, naming the field, without generating', async () => {
+    const failure = useCase.execute(command({ activity: { memberId: 'member-42', activity: { challenges: [{ title: 'x', category: 'y', achieved: -1, total: 5 }] } } }));
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toThrow(/invalid activity: activity\.challenges\.0\.achieved/);
+    expect(generation.requests).toHaveLength(0);
+    expect(jobs.jobs.get(JOB)?.status).toBe('dead');
+  });
+
+  it('marks the job dead when the callback target is refused by the SSRF rules, and retries a timeout', async () => {
+    callbacks.answer = new OutboundError('BLOCKED_ADDRESS', '10.0.0.1 is in a private range', 'http://10.0.0.1/cb');
+    await expect(useCase.execute(command())).rejects.toBeInstanceOf(PermanentError);
+    expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'dead', lastError: expect.stringContaining('private range') });
+
+    callbacks.answer = new OutboundError('TIMEOUT', 'no complete answer within 10000 ms');
+    const other = '7d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f';
+    const failure = useCase.execute(command({ envelopeId: 'env-3', jobId: other }));
+    await expect(failure).rejects.not.toBeInstanceOf(PermanentError);
+    expect(jobs.jobs.get(other)?.status).toBe('failed');
+  });
+
+  it('times every attempt in ragmesh_feedback_job_attempt_duration_seconds by outcome', async () => {
+    await useCase.execute(command());
+    callbacks.answer = 503;
+    await expect(useCase.execute(command({ envelopeId: 'env-9', jobId: '8d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f' }))).rejects.toThrow();
+    const metric = await registry.getSingleMetric('ragmesh_feedback_job_attempt_duration_seconds')?.get();
+    const counts = Object.fromEntries((metric?.values ?? []).filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count')).map((v) => [v.labels.outcome, v.value]));
+    expect(counts).toEqual({ succeeded: 1, failed: 1 });
   });
 });

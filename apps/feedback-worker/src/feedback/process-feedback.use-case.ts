@@ -1,10 +1,19 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { classifyGrpcError, PermanentError } from '@ragmesh/messaging';
+import { type ChatMessage, feedbackActivityDocumentSchema, feedbackActivityMessage } from '@ragmesh/llm';
+import { getCorrelationId } from '@ragmesh/observability';
+import { OutboundError } from '@ragmesh/outbound';
 import { GenerationRepository } from '../grpc/generation.repository';
 import { CallbackClient, classifyCallbackStatus } from './callback.client';
-import { FeedbackMetrics } from './feedback.metrics';
+import { type AttemptOutcome, FeedbackMetrics } from './feedback.metrics';
 import { JobEvents } from './job-events';
-import { JobsRepository } from './jobs.repository';
+import { JobsRepository, type StatusChange } from './jobs.repository';
+
+export const FEEDBACK_GENERATION_OPTIONS = Symbol('FEEDBACK_GENERATION_OPTIONS');
+export interface FeedbackGenerationOptions {
+  /** FEEDBACK_MODEL: `local-feedback` by default; empty lets the proxy choose (an upstream LLM). */
+  model: string;
+}
 
 export interface ProcessFeedbackCommand {
   /** The envelope id: the idempotency key of the message. */
@@ -13,6 +22,8 @@ export interface ProcessFeedbackCommand {
   memberId: string;
   callbackUrl: string;
   prompt: string;
+  /** The facts the feedback is written from (`{memberId, period?, activity}`), when the request carried them; validated here. */
+  activity?: unknown;
   /** Sent as the callback's Authorization header when the request carried one. */
   callbackAuthHeader?: string;
   /** No retry follows a failure of this attempt: the job is dead if it fails. */
@@ -24,6 +35,14 @@ export type FeedbackOutcome = 'succeeded' | 'duplicate';
 /** Thrown when another delivery of the same job is running: retry later, it will have finished. */
 export class JobBusyError extends Error {
   override readonly name = 'JobBusyError';
+}
+
+/** The activity as the generation-proxy reads it; a document that does not fit will never fit: dead letter. */
+function activityMessage(activity: unknown): ChatMessage {
+  const parsed = feedbackActivityDocumentSchema.safeParse(activity);
+  if (parsed.success) return feedbackActivityMessage(parsed.data);
+  const issue = parsed.error.issues[0];
+  throw new PermanentError(`invalid activity: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
 }
 
 function errorText(err: unknown): string {
@@ -41,6 +60,7 @@ export class ProcessFeedbackUseCase {
     private readonly callbacks: CallbackClient,
     private readonly metrics: FeedbackMetrics,
     private readonly events: JobEvents,
+    @Inject(FEEDBACK_GENERATION_OPTIONS) private readonly options: FeedbackGenerationOptions,
   ) {}
 
   async execute(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
@@ -55,37 +75,50 @@ export class ProcessFeedbackUseCase {
     // Never deliver twice, whichever message asked for it.
     if (existing?.status === 'succeeded') return 'duplicate';
 
-    const { created, attempts } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
+    const { created, change: running } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
     if (created) this.metrics.transition('queued');
-    this.metrics.transition('running');
-    await this.events.statusChanged({ jobId: cmd.jobId, status: 'running', attempts });
+    await this.entered(running);
+    const startedAt = performance.now();
     try {
-      const content = await this.generate(cmd.prompt);
+      const content = await this.generate(cmd);
       await this.deliver(cmd, content);
-      await this.jobs.succeed(cmd.jobId, content, cmd.envelopeId);
-      this.metrics.transition('succeeded');
-      await this.events.statusChanged({ jobId: cmd.jobId, status: 'succeeded', attempts });
+      await this.finished(await this.jobs.succeed(cmd.jobId, content, cmd.envelopeId), startedAt);
       return 'succeeded';
     } catch (err) {
       const status = err instanceof PermanentError || cmd.isLastAttempt ? 'dead' : 'failed';
       try {
-        await this.jobs.fail(cmd.jobId, status, errorText(err));
-        this.metrics.transition(status);
-        await this.events.statusChanged({ jobId: cmd.jobId, status, attempts, lastError: errorText(err) });
+        await this.finished(await this.jobs.fail(cmd.jobId, status, errorText(err)), startedAt);
       } catch (recordErr) {
         // The message outcome (retry or dead letter) still follows the original error.
-        this.logger.error({ jobId: cmd.jobId, err: errorText(recordErr) }, 'could not record job failure');
+        this.logger.error({ jobId: cmd.jobId, correlationId: getCorrelationId(), err: errorText(recordErr) }, 'could not record job failure');
       }
       throw err;
     }
   }
 
-  private async generate(prompt: string): Promise<string> {
+  private async finished(change: StatusChange, startedAt: number): Promise<void> {
+    this.metrics.attemptFinished(change.status as AttemptOutcome, (performance.now() - startedAt) / 1000);
+    await this.entered(change);
+  }
+
+  /** Every transition: counted, logged with the correlation id, announced (the row keeps it pending until confirmed). */
+  private async entered(change: StatusChange): Promise<void> {
+    this.metrics.transition(change.status);
+    const line = { jobId: change.jobId, status: change.status, attempts: change.attempts, correlationId: getCorrelationId(), ...(change.lastError ? { lastError: change.lastError } : {}) };
+    if (change.status === 'dead') this.logger.error(line, `feedback job ${change.status}`);
+    else if (change.status === 'failed') this.logger.warn(line, `feedback job ${change.status}`);
+    else this.logger.log(line, `feedback job ${change.status}`);
+    await this.events.statusChanged(change);
+  }
+
+  private async generate(cmd: ProcessFeedbackCommand): Promise<string> {
+    const messages: ChatMessage[] = [{ role: 'user', content: cmd.prompt }];
+    if (cmd.activity !== undefined) messages.unshift(activityMessage(cmd.activity));
     let text: string;
     try {
       const response = await this.generation.generate({
-        model: '',
-        messages: [{ role: 'user', content: prompt }],
+        model: this.options.model,
+        messages,
         context: [],
         maxTokens: 0,
         temperature: 0,
@@ -104,14 +137,13 @@ export class ProcessFeedbackUseCase {
   private async deliver(cmd: ProcessFeedbackCommand, content: string): Promise<void> {
     let status: number;
     try {
-      ({ status } = await this.callbacks.deliver(
-        cmd.callbackUrl,
-        cmd.jobId,
-        { memberId: cmd.memberId, content, jobId: cmd.jobId },
-        { authHeader: cmd.callbackAuthHeader },
-      ));
+      // webhook-id = the job id: the same on every retry, so a receiver can drop a repeat.
+      ({ status } = await this.callbacks.deliver(cmd.callbackUrl, cmd.jobId, { memberId: cmd.memberId, content, jobId: cmd.jobId }, { authHeader: cmd.callbackAuthHeader }));
     } catch (err) {
-      throw new Error(`callback to ${new URL(cmd.callbackUrl).host} failed: ${errorText(err)}`, { cause: err });
+      const message = `callback to ${new URL(cmd.callbackUrl).host} failed: ${errorText(err)}`;
+      // A refused target (private address, bad redirect…) will be refused again: no retries.
+      if (err instanceof OutboundError && !err.retryable) throw new PermanentError(message, { cause: err });
+      throw new Error(message, { cause: err });
     }
     switch (classifyCallbackStatus(status)) {
       case 'delivered':

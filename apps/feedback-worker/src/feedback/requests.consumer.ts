@@ -34,7 +34,7 @@ export class RequestsConsumer {
   }
 
   async handle(envelope: Envelope<FeedbackRequested>, attempt: number): Promise<void> {
-    const { jobId, memberId, callbackUrl, prompt, callbackAuthHeader } = envelope.payload;
+    const { jobId, memberId, callbackUrl, prompt, callbackAuthHeader, period, activity } = envelope.payload;
     const outcome = await this.useCase.execute({
       envelopeId: envelope.id,
       jobId,
@@ -42,6 +42,7 @@ export class RequestsConsumer {
       callbackUrl,
       prompt,
       callbackAuthHeader,
+      ...(activity ? { activity: { memberId, ...(period ? { period } : {}), activity } } : {}),
       // Attempt n retries after delaysMs[n-1]; past the last delay Messaging dead-letters.
       isLastAttempt: attempt > REQUESTS_RETRY.delaysMs.length,
     });

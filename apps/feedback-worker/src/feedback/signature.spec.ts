@@ -1,25 +1,48 @@
-import { signBody, verifySignature } from './signature';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { secretProblem, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookSigner } from './signature';
 
-describe('callback signature', () => {
-  it('is sha256= and the hex HMAC-SHA256 of the body with the shared secret', () => {
-    // The RFC-style test vector for HMAC-SHA256.
-    expect(signBody('key', 'The quick brown fox jumps over the lazy dog')).toBe(
-      'sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8',
-    );
+// The example of the Standard Webhooks / Svix documentation.
+const SPEC_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+describe('WebhookSigner (Standard Webhooks)', () => {
+  it('matches the reference signature: v1,base64(HMAC-SHA256(secret, id.timestamp.body))', () => {
+    const headers = new WebhookSigner(SPEC_SECRET).headers('msg_p5jXN8AQM9LWM0D4loKWxJek', Buffer.from('{"test": 2432232314}'), new Date(1614265330_000));
+    expect(headers).toEqual({
+      [WEBHOOK_ID_HEADER]: 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      [WEBHOOK_TIMESTAMP_HEADER]: '1614265330',
+      [WEBHOOK_SIGNATURE_HEADER]: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    });
   });
 
-  it('signs bytes and strings alike (UTF-8)', () => {
-    const body = JSON.stringify({ memberId: 'm-1', content: '이번 주 운동량이 늘었습니다.' });
-    expect(signBody('s3cret', Buffer.from(body, 'utf8'))).toBe(signBody('s3cret', body));
+  it('is verified by the standardwebhooks library, and only for the same body and secret', () => {
+    const body = Buffer.from(JSON.stringify({ memberId: 'm-1', content: '이번 주 운동량이 늘었습니다.', jobId: 'j-1' }), 'utf8');
+    const headers = new WebhookSigner(SPEC_SECRET).headers('j-1', body);
+    expect(new Webhook(SPEC_SECRET).verify(body.toString('utf8'), headers)).toEqual({ memberId: 'm-1', content: '이번 주 운동량이 늘었습니다.', jobId: 'j-1' });
+    const other = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+    expect(() => new Webhook(other).verify(body.toString('utf8'), headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(SPEC_SECRET).verify(body.toString('utf8').replace('m-1', 'm-2'), headers)).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(SPEC_SECRET).verify(body.toString('utf8'), { ...headers, [WEBHOOK_ID_HEADER]: 'j-2' })).toThrow(WebhookVerificationError);
   });
 
-  it('verifies only the matching body and secret', () => {
-    const body = '{"memberId":"m-1","content":"hi"}';
-    const signature = signBody('s3cret', body);
-    expect(verifySignature('s3cret', body, signature)).toBe(true);
-    expect(verifySignature('other', body, signature)).toBe(false);
-    expect(verifySignature('s3cret', body.replace('hi', 'ho'), signature)).toBe(false);
-    expect(verifySignature('s3cret', body, undefined)).toBe(false);
-    expect(verifySignature('s3cret', body, 'sha256=short')).toBe(false);
+  it('keeps the id across attempts while the timestamp and signature follow the attempt', () => {
+    const signer = new WebhookSigner(SPEC_SECRET);
+    const body = Buffer.from('{}');
+    const first = signer.headers('job-1', body, new Date(1_700_000_000_000));
+    const retry = signer.headers('job-1', body, new Date(1_700_000_060_000));
+    expect(retry[WEBHOOK_ID_HEADER]).toBe(first[WEBHOOK_ID_HEADER]);
+    expect(retry[WEBHOOK_SIGNATURE_HEADER]).not.toBe(first[WEBHOOK_SIGNATURE_HEADER]);
   });
+});
+
+describe('secretProblem', () => {
+  it('accepts a whsec_ secret of 24–64 bytes', () => {
+    expect(secretProblem(SPEC_SECRET)).toBeUndefined();
+    expect(secretProblem(`whsec_${Buffer.alloc(64).toString('base64')}`)).toBeUndefined();
+  });
+  it.each([
+    ['plain text', 'shh', /start with whsec_/],
+    ['not base64', 'whsec_%%%', /base64/],
+    ['too short', `whsec_${Buffer.alloc(16).toString('base64')}`, /got 16/],
+    ['too long', `whsec_${Buffer.alloc(65).toString('base64')}`, /got 65/],
+  ])('refuses %s', (_what, secret, reason) => expect(secretProblem(secret)).toMatch(reason));
 });

@@ -1,19 +1,42 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
-export const SIGNATURE_HEADER = 'X-Ragmesh-Signature';
-export const TIMESTAMP_HEADER = 'X-Ragmesh-Timestamp';
-/** The job id: lets a receiver drop a repeat if our success was not recorded after its 2xx. */
-export const DELIVERY_ID_HEADER = 'X-Ragmesh-Delivery-Id';
-const SIGNATURE_PREFIX = 'sha256=';
+/** Standard Webhooks (https://www.standardwebhooks.com) header names. */
+export const WEBHOOK_ID_HEADER = 'webhook-id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
 
-/** "sha256=<hex HMAC-SHA256 of the exact body bytes>", what receivers recompute with the shared secret. */
-export function signBody(secret: string, body: string | Buffer): string {
-  return SIGNATURE_PREFIX + createHmac('sha256', secret).update(body).digest('hex');
+export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+/** The spec asks for 24–64 random bytes. */
+export const MIN_SECRET_BYTES = 24;
+export const MAX_SECRET_BYTES = 64;
+
+/** Why a `whsec_<base64>` secret is unusable, or undefined when it is fine. */
+export function secretProblem(secret: string): string | undefined {
+  if (!secret.startsWith(WEBHOOK_SECRET_PREFIX)) return `must start with ${WEBHOOK_SECRET_PREFIX}`;
+  const encoded = secret.slice(WEBHOOK_SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return `must be ${WEBHOOK_SECRET_PREFIX} followed by base64`;
+  const bytes = Buffer.from(encoded, 'base64').length;
+  if (bytes < MIN_SECRET_BYTES || bytes > MAX_SECRET_BYTES) return `must encode ${MIN_SECRET_BYTES}–${MAX_SECRET_BYTES} bytes (got ${bytes})`;
+  return undefined;
 }
 
-export function verifySignature(secret: string, body: string | Buffer, signature: string | undefined): boolean {
-  if (!signature) return false;
-  const expected = Buffer.from(signBody(secret, body));
-  const given = Buffer.from(signature);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+/**
+ * Signs callbacks the Standard Webhooks way: `webhook-signature: v1,<base64 HMAC-SHA256 of
+ * "<webhook-id>.<webhook-timestamp>.<body>">` with the decoded `whsec_` secret.
+ */
+export class WebhookSigner {
+  private readonly webhook: Webhook;
+
+  constructor(secret: string) {
+    this.webhook = new Webhook(secret);
+  }
+
+  /** `id` is the same on every retry of one job, so receivers can drop repeats; the timestamp is this attempt's. */
+  headers(id: string, body: Buffer, now: Date = new Date()): Record<string, string> {
+    return {
+      [WEBHOOK_ID_HEADER]: id,
+      [WEBHOOK_TIMESTAMP_HEADER]: String(Math.floor(now.getTime() / 1000)),
+      [WEBHOOK_SIGNATURE_HEADER]: this.webhook.sign(id, now, body),
+    };
+  }
 }

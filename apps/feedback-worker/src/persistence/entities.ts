@@ -16,6 +16,10 @@ export class JobEntity {
   @Column({ type: 'text', nullable: true }) content!: string | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  /** When the current status was entered; the status event carries it as `at`. */
+  @Column({ name: 'status_changed_at', type: 'timestamptz' }) statusChangedAt!: Date;
+  /** The status_changed_at whose event the broker confirmed; behind it = an event still to publish. */
+  @Column({ name: 'status_published_at', type: 'timestamptz', nullable: true }) statusPublishedAt!: Date | null;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
 

@@ -5,6 +5,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { AddressInfo } from 'node:net';
 import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
+import { authFetch, TEST_API_KEY } from '../../test/auth';
 import { startFakeGrpc } from '../../test/fake-grpc';
 
 /*
@@ -91,7 +92,7 @@ describe('POST /v1/chat/stream (integration)', () => {
   let base: string;
 
   const post = (body: unknown, signal?: AbortSignal) =>
-    fetch(`${base}/v1/chat/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+    authFetch(`${base}/v1/chat/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
 
   async function streamChat(question: string): Promise<Parsed> {
     const res = await post({ messages: [{ role: 'user', content: question }] });
@@ -119,6 +120,7 @@ describe('POST /v1/chat/stream (integration)', () => {
     grpcServer = fakeGrpc.server;
     const config = loadAppConfig({
       ...process.env,
+      RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY,
       DATABASE_URL,
       AMQP_URL,
       LOG_LEVEL: 'warn',

@@ -1,35 +1,46 @@
-import { Body, Controller, HttpStatus, Inject, Logger, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Inject, Logger, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { principalOf } from '../auth/principal';
+import { RequireScope } from '../auth/scopes.decorator';
 import { APP_CONFIG, type AppConfig } from '../config';
-import { ApiError } from '../http/api-error';
-import { grpcErrorMessage, grpcToHttpStatus, isGrpcError } from '../http/grpc-errors';
+import { ApiError, ValidationFailed } from '../http/api-error';
+import { ok } from '../http/envelope';
 import { GatewayMetrics } from '../http/metrics';
-import { ZodValidationPipe } from '../http/zod-validation.pipe';
+import { parseOrThrow } from '../http/zod-validation.pipe';
+import { CallbackDelivery } from './callback-stream';
+import { CallbackSender, CallbackUrlRejected } from './callback-sender';
+import { beforeStartError, describeFailure, errorEvent } from './chat-errors';
+import { ChatMetrics } from './chat.metrics';
 import { chatRequestSchema, type ChatRequestBody } from './chat.schema';
-import { ChatCommand, ChatEvent, ChatSession, ChatUseCase } from './chat.use-case';
+import { ChatCommand, ChatEvent, ChatMessage, ChatSession, ChatUseCase } from './chat.use-case';
+import { ClientGone, followRecording, recordSession, STREAM_ID_HEADER, StreamFailed } from './native-stream';
 import { chunk, completion, type CompletionMeta, newCompletionId, unixSeconds, usageChunk } from './openai-format';
-import { errorCodeFor, NamedSseWriter } from './named-sse';
+import { type StreamEvents } from './named-sse';
+import { parseResumeRequest } from './resume-request';
 import { SseWriter } from './sse';
+import { StreamRegistry } from './stream-registry';
 
 export const SESSION_HEADER = 'x-session-id';
 
-/** The response closed before the answer was complete: the client is gone, nobody to answer. */
-class ClientGone extends Error {}
+type RequestMessage = ChatRequestBody['messages'][number];
 
-/** The error was already reported in the stream; rethrown only so the outcome is counted. */
-class StreamFailed extends Error {
-  constructor(readonly reason: unknown) {
-    super('stream failed after it started');
-  }
+function toMessage(m: RequestMessage): ChatMessage {
+  const role = m.role === 'developer' ? 'system' : m.role;
+  if (typeof m.content === 'string') return { role, content: m.content };
+  const text = m.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+  if (!m.content.some((p) => p.type === 'image_url')) return { role, content: text };
+  const parts = m.content.map((p) =>
+    p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'image_url' as const, imageUrl: p.image_url.url, detail: p.image_url.detail },
+  );
+  return { role, content: text, parts };
 }
 
-export function toCommand(body: ChatRequestBody): ChatCommand {
+export function toCommand(body: ChatRequestBody, tenant: string): ChatCommand {
   return {
+    tenant,
     model: body.model || undefined,
-    messages: body.messages.map((m) => ({
-      role: m.role === 'developer' ? 'system' : m.role,
-      content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('\n'),
-    })),
+    messages: body.messages.map(toMessage),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     temperature: body.temperature ?? undefined,
     rag: body.rag,
@@ -49,62 +60,84 @@ export function toCommand(body: ChatRequestBody): ChatCommand {
 }
 
 function describeStreamError(err: unknown): { message: string; type: string; code: number } {
-  if (isGrpcError(err)) {
-    const code = grpcToHttpStatus(err.code);
-    return { message: grpcErrorMessage(err), type: code < 500 ? 'invalid_request_error' : 'upstream_error', code };
-  }
-  if (err instanceof ApiError) return { message: err.message, type: 'invalid_request_error', code: err.getStatus() };
-  return { message: 'internal error', type: 'server_error', code: 500 };
+  const { message, status } = describeFailure(err);
+  const type = status >= 500 ? (status === HttpStatus.INTERNAL_SERVER_ERROR ? 'server_error' : 'upstream_error') : 'invalid_request_error';
+  return { message, type, code: status };
 }
+
+/** How the rewrite is shown to clients (reference event, completion body). */
+function queryView(session: ChatSession): Record<string, unknown> | undefined {
+  const r = session.rewrite;
+  if (!r) return undefined;
+  return { text: r.query, keywords: r.keywords, table_intent: r.tableIntent, time_range: r.timeRange ?? null, source: r.source };
+}
+
+type ChatConfig = Pick<AppConfig, 'CHAT_HEARTBEAT_MS' | 'CHAT_CALLBACK_FLUSH_MS'>;
 
 /** OpenAI-compatible chat completions; RAG options ride in extra body fields. */
 @Controller('v1/chat')
+@RequireScope('chat')
 export class ChatController {
   private readonly logger = new Logger(ChatController.name);
 
   constructor(
     private readonly chat: ChatUseCase,
     private readonly metrics: GatewayMetrics,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'CHAT_HEARTBEAT_MS'>,
+    private readonly chatMetrics: ChatMetrics,
+    private readonly streams: StreamRegistry,
+    private readonly callbacks: CallbackSender,
+    @Inject(APP_CONFIG) private readonly config: ChatConfig,
   ) {}
 
   /**
    * The native stream: `reference`, `token`…, then `done` or `error`, every event numbered.
-   * Failures before anything was sent keep their HTTP status (429/503), as on /completions; the
+   * Failures before anything was sent keep their HTTP status (422/429/503), as on /completions; the
    * stream opens with the first upstream event, or after CHAT_HEARTBEAT_MS of waiting so the
    * heartbeats can start — from then on a failure is an `error` event, never a silent cut.
+   * With `Last-Event-ID` and `X-Stream-Id` headers it resumes that stream instead (body ignored).
    */
   @Post('stream')
-  async stream(@Body(new ZodValidationPipe(chatRequestSchema)) body: ChatRequestBody, @Res() res: Response): Promise<void> {
-    let session: ChatSession;
-    try {
-      session = await this.chat.execute(toCommand(body));
-    } catch (err) {
-      this.metrics.chat(true, body.rag, 'error');
-      throw err;
-    }
+  async stream(
+    @Body() raw: unknown,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Headers(STREAM_ID_HEADER) streamId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (lastEventId !== undefined && streamId !== undefined) return this.resume(streamId, lastEventId, res);
+    if (lastEventId !== undefined) throw new ValidationFailed([{ field: STREAM_ID_HEADER, reason: 'is required with Last-Event-ID to resume a stream' }]);
+    const body = parseOrThrow(chatRequestSchema, raw);
+    if (body.response_url) return this.acceptCallback(body, body.response_url, res);
+    const session = await this.begin(body, true, res);
     try {
       await this.streamEvents(session, res);
       this.metrics.chat(true, body.rag, 'ok');
     } catch (err) {
-      if (err instanceof ClientGone) return this.metrics.chat(true, body.rag, 'cancelled');
-      this.metrics.chat(true, body.rag, 'error');
-      if (err instanceof StreamFailed) return this.logger.warn(`chat stream failed after it started: ${String(err.reason)}`);
-      throw err;
+      this.settle(err, true, body.rag, res);
     }
   }
 
+  /**
+   * Resumes a native stream for EventSource clients: the browser sends `Last-Event-ID` itself
+   * when it reconnects; `?last_event_id=` serves the first connection. 404 unknown, 410 expired,
+   * 204 when the stream ended at that id (EventSource stops reconnecting on 204).
+   */
+  @Get('stream/:streamId')
+  resumeGet(
+    @Param('streamId') streamId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Query('last_event_id') queryLastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    return this.resume(streamId, lastEventId ?? queryLastEventId ?? '0', res);
+  }
+
   @Post('completions')
-  async completions(@Body(new ZodValidationPipe(chatRequestSchema)) body: ChatRequestBody, @Res() res: Response): Promise<void> {
+  async completions(@Body() raw: unknown, @Res() res: Response): Promise<void> {
+    const body = parseOrThrow(chatRequestSchema, raw);
+    if (body.response_url) return this.acceptCallback(body, body.response_url, res);
     const startedAt = performance.now();
     const stream = body.stream === true;
-    let session: ChatSession;
-    try {
-      session = await this.chat.execute(toCommand(body));
-    } catch (err) {
-      this.metrics.chat(stream, body.rag, 'error');
-      throw err;
-    }
+    const session = await this.begin(body, stream, res);
     const meta: CompletionMeta = { id: newCompletionId(), created: unixSeconds(), model: body.model ?? '' };
     const observeFirstToken = () => this.metrics.ttft.observe({ stream: String(stream) }, (performance.now() - startedAt) / 1000);
     try {
@@ -112,11 +145,95 @@ export class ChatController {
       else await this.answer(session, meta, res, observeFirstToken);
       this.metrics.chat(stream, body.rag, 'ok');
     } catch (err) {
-      if (err instanceof ClientGone) return this.metrics.chat(stream, body.rag, 'cancelled');
+      this.settle(err, stream, body.rag, res);
+    }
+  }
+
+  private async begin(body: ChatRequestBody, stream: boolean, res: Response): Promise<ChatSession> {
+    try {
+      return await this.chat.execute(toCommand(body, principalOf(res.req).tenant));
+    } catch (err) {
       this.metrics.chat(stream, body.rag, 'error');
-      if (err instanceof StreamFailed) return this.logger.warn(`chat stream failed after it started: ${String(err.reason)}`);
+      throw beforeStartError(err, res);
+    }
+  }
+
+  /** Counts the outcome; rethrows what must still become an HTTP error (nothing was sent yet). */
+  private settle(err: unknown, stream: boolean, rag: boolean, res: Response): void {
+    if (err instanceof ClientGone) return this.metrics.chat(stream, rag, 'cancelled');
+    this.metrics.chat(stream, rag, 'error');
+    if (err instanceof StreamFailed) return this.logger.warn(`chat stream failed after it started: ${String(err.reason)}`);
+    throw beforeStartError(err, res);
+  }
+
+  /** 202 at once; the turn runs afterwards and its answer is POSTed to `response_url` in pieces. */
+  private async acceptCallback(body: ChatRequestBody, url: string, res: Response): Promise<void> {
+    try {
+      await this.callbacks.check(url);
+    } catch (err) {
+      if (err instanceof CallbackUrlRejected) throw new ValidationFailed([{ field: 'response_url', reason: err.message }]);
       throw err;
     }
+    const requestId = randomUUID();
+    const sessionId = body.session_id ?? randomUUID();
+    const delivery = new CallbackDelivery(this.callbacks, { url, requestId, sessionId }, this.config.CHAT_CALLBACK_FLUSH_MS, this.chatMetrics);
+    res.setHeader(SESSION_HEADER, sessionId);
+    res.status(HttpStatus.ACCEPTED).json(ok('accepted: the answer will be POSTed to response_url', { request_id: requestId, session_id: sessionId }));
+    await delivery.run(() => this.chat.execute({ ...toCommand(body, principalOf(res.req).tenant), sessionId }));
+    this.metrics.chat(true, body.rag, 'ok');
+  }
+
+  private async resume(rawStreamId: string, rawLastEventId: string, res: Response): Promise<void> {
+    const { streamId, afterId } = parseResumeRequest(rawStreamId, rawLastEventId);
+    const lookup = this.streams.lookup(streamId, principalOf(res.req).tenant);
+    if ('expired' in lookup) {
+      this.chatMetrics.resumes.inc({ outcome: 'expired' });
+      throw new ApiError(HttpStatus.GONE, `stream ${streamId} has expired (streams stay resumable for CHAT_RESUME_RETENTION_MS after they end)`);
+    }
+    if ('unknown' in lookup) {
+      this.chatMetrics.resumes.inc({ outcome: 'unknown' });
+      throw new ApiError(HttpStatus.NOT_FOUND, `stream ${streamId} not found on this gateway`);
+    }
+    const recording = lookup.found;
+    if (afterId > recording.lastId) {
+      throw new ValidationFailed([{ field: 'Last-Event-ID', reason: `is past the stream's last event (${recording.lastId})` }]);
+    }
+    if (recording.finished && afterId === recording.lastId) {
+      this.chatMetrics.resumes.inc({ outcome: 'complete' });
+      res.status(HttpStatus.NO_CONTENT).end();
+      return;
+    }
+    this.chatMetrics.resumes.inc({ outcome: recording.finished ? 'finished' : 'live' });
+    const headers = { [SESSION_HEADER]: recording.conversationId, [STREAM_ID_HEADER]: recording.id };
+    const follower = followRecording(res, recording, { afterId, heartbeatMs: this.config.CHAT_HEARTBEAT_MS, headers, startNow: true });
+    await follower.outcome.catch(() => undefined);
+  }
+
+  private streamEvents(session: ChatSession, res: Response): Promise<void> {
+    const recording = this.streams.create(session.conversationId, principalOf(res.req).tenant);
+    const headers = { [SESSION_HEADER]: session.conversationId, [STREAM_ID_HEADER]: recording.id };
+    const reference: StreamEvents['reference'] = {
+      session_id: session.conversationId,
+      stream_id: recording.id,
+      references: session.references.map((r) => ({ chunk_id: r.chunk_id, document_id: r.document_id, title: r.title, score: r.score })),
+      ...(session.rewrite ? { query: queryView(session) } : {}),
+    };
+    const follower = followRecording(res, recording, { afterId: 0, heartbeatMs: this.config.CHAT_HEARTBEAT_MS, headers, startNow: false });
+    return new Promise<void>((resolve, reject) => {
+      follower.outcome.then(resolve, reject);
+      recordSession(session, recording, {
+        heartbeatMs: this.config.CHAT_HEARTBEAT_MS,
+        reference,
+        onFirstToken: (ttftMs) => this.metrics.ttft.observe({ stream: 'true' }, ttftMs / 1000),
+        // Nothing was sent: the failure is this request's HTTP status, and there is nothing to resume.
+        onEarlyError: (err) => {
+          follower.detach();
+          this.streams.discard(recording.id);
+          reject(err);
+        },
+        describeError: errorEvent,
+      });
+    });
   }
 
   private answer(session: ChatSession, meta: CompletionMeta, res: Response, onFirstToken: () => void): Promise<void> {
@@ -134,9 +251,8 @@ export class ChatController {
         complete: () => {
           if (!done) return reject(new Error('generation ended without a final chunk'));
           res.setHeader(SESSION_HEADER, session.conversationId);
-          res
-            .status(200)
-            .json(completion({ ...meta, model: done.model }, text, done.finishReason, done.usage, session.references, session.conversationId));
+          const body = completion({ ...meta, model: done.model }, text, done.finishReason, done.usage, session.references, session.conversationId);
+          res.status(200).json({ ...body, ...(session.rewrite ? { query: queryView(session) } : {}) });
           resolve();
         },
       });
@@ -202,72 +318,4 @@ export class ChatController {
       });
     });
   }
-
-  private streamEvents(session: ChatSession, res: Response): Promise<void> {
-    const sse = new NamedSseWriter(res, this.config.CHAT_HEARTBEAT_MS);
-    const { startedAt, retrievalMs } = session.timings;
-    let ttftMs: number | undefined;
-    let finished = false;
-    const begin = () => {
-      clearTimeout(openAnyway);
-      if (sse.hasStarted) return;
-      sse.start({ [SESSION_HEADER]: session.conversationId });
-      sse.send('reference', {
-        session_id: session.conversationId,
-        references: session.references.map((r) => ({ chunk_id: r.chunk_id, document_id: r.document_id, title: r.title, score: r.score })),
-      });
-    };
-    // A slow first token must not leave the client with nothing: open the stream so heartbeats flow.
-    const openAnyway = setTimeout(begin, this.config.CHAT_HEARTBEAT_MS);
-    return new Promise<void>((resolve, reject) => {
-      const subscription = session.events.subscribe({
-        next: (event) => {
-          begin();
-          if (event.type === 'delta') {
-            if (ttftMs === undefined) {
-              ttftMs = performance.now() - startedAt;
-              this.metrics.ttft.observe({ stream: 'true' }, ttftMs / 1000);
-            }
-            sse.send('token', { text: event.text });
-            return;
-          }
-          finished = true;
-          sse.finish('done', {
-            finish_reason: event.finishReason,
-            usage: event.usage,
-            timings: { retrieval_ms: round(retrievalMs), ttft_ms: round(ttftMs ?? 0), total_ms: round(performance.now() - startedAt) },
-            turn_index: event.turnIndex,
-          });
-        },
-        error: (err: unknown) => {
-          clearTimeout(openAnyway);
-          if (!sse.hasStarted) return reject(err);
-          const { message, code } = describeStreamError(err);
-          sse.finish('error', { code: errorCodeFor(code), message, status: code });
-          reject(new StreamFailed(err));
-        },
-        complete: () => {
-          begin();
-          // The use-case always ends with `done`; should it ever not, the client still learns the answer is incomplete.
-          if (!finished) {
-            sse.finish('error', { code: errorCodeFor(HttpStatus.BAD_GATEWAY), message: 'generation ended without a final chunk', status: HttpStatus.BAD_GATEWAY });
-            return reject(new StreamFailed(new Error('generation ended without a final chunk')));
-          }
-          resolve();
-        },
-      });
-      res.on('close', () => {
-        clearTimeout(openAnyway);
-        const ended = res.writableEnded;
-        sse.close();
-        if (ended) return;
-        // The caller hung up: unsubscribing cancels the gRPC call, which cancels the upstream request.
-        subscription.unsubscribe();
-        reject(new ClientGone());
-      });
-    });
-  }
 }
-
-/** Timings are reported to a tenth of a millisecond; finer digits are noise. */
-const round = (ms: number): number => Math.round(ms * 10) / 10;

@@ -7,13 +7,39 @@ export const MAX_MESSAGE_CHARS = 100_000;
 export const MAX_TOP_K = 50;
 export const MAX_OUTPUT_TOKENS = 32_768;
 
-const textPart = z.object({ type: z.literal('text'), text: z.string() });
+/** A data: URL image is carried in the JSON body, so BODY_LIMIT bounds it too. */
+export const MAX_IMAGE_URL_CHARS = 20 * 1024 * 1024;
+export const MAX_CONTENT_PARTS = 50;
+const IMAGE_URL = /^(?:https?:\/\/\S+|data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+)$/i;
+
+const textPart = z.object({ type: z.literal('text'), text: z.string().max(MAX_MESSAGE_CHARS) });
+
+// OpenAI's image part; the proxy sends it only to an upstream that serves the model as multimodal (else 422).
+const imagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({
+    url: z.string().max(MAX_IMAGE_URL_CHARS).regex(IMAGE_URL, 'must be an http(s) URL or a data:image/…;base64 URL'),
+    detail: z.enum(['auto', 'low', 'high']).optional(),
+  }),
+});
+
+const contentPart = z.discriminatedUnion('type', [textPart, imagePart], {
+  errorMap: (issue, ctx) => ({
+    message: issue.code === z.ZodIssueCode.invalid_union_discriminator ? "must be a part of type 'text' or 'image_url'" : ctx.defaultError,
+  }),
+});
 
 const content = z.union([
   z.string().max(MAX_MESSAGE_CHARS),
-  // OpenAI clients may send content as parts; only text parts can be forwarded to the proxy.
-  z.array(textPart, { invalid_type_error: 'must be a string or an array of text parts' }).min(1),
+  z.array(contentPart, { invalid_type_error: 'must be a string or an array of content parts' }).min(1).max(MAX_CONTENT_PARTS),
 ]);
+
+// Callback streaming: the answer is POSTed there in pieces (README "Chat API"); the guarded outbound client decides what is reachable.
+const responseUrl = z
+  .string()
+  .max(2048)
+  .url('must be an absolute URL')
+  .refine((u) => /^https?:/i.test(u), 'must be an http or https URL');
 
 // `months` is what asks for a time filter; an anchor or a candidate count alone would do nothing.
 const timeRange = z
@@ -51,6 +77,7 @@ export const chatRequestSchema = z
     time_range: timeRange.optional(),
     fusion: fusionSchema.optional(),
     bm25_weight: bm25WeightSchema.optional(),
+    response_url: responseUrl.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.messages.length > 0 && !body.messages.some((m) => m.role === 'user')) {

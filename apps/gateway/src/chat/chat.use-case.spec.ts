@@ -5,7 +5,12 @@ import { ConversationsRepository } from '../conversations/conversations.reposito
 import { GenerationRepository, type GenerateChunk, type GenerateRequest, type ModelInfo } from '../grpc/generation.repository';
 import { RetrievalRepository, type IngestDocumentResponse, type ScoredChunk, type SearchRequest } from '../grpc/retrieval.repository';
 import { EventsRepository, type TurnCompleted } from '../messaging/events.repository';
-import { ChatCommand, ChatEvent, ChatUseCase, MissingQuestionError } from './chat.use-case';
+import { MetricsService } from '@ragmesh/observability';
+import { Registry } from 'prom-client';
+import { ChatMetrics } from './chat.metrics';
+import { ChatCommand, ChatConfig, ChatEvent, ChatUseCase, MissingQuestionError } from './chat.use-case';
+import { QueryRewriter } from './query-rewriter';
+import { RewriteModelRepository, type RewriteCall } from './rewrite-model.repository';
 
 const CONVERSATION_ID = '0b8e8f7e-3f7c-4a57-9c55-0b1d8a8a0c11';
 
@@ -99,8 +104,21 @@ class FakeGeneration extends GenerationRepository {
     this.requests.push(request);
     return this.stream();
   }
+  models: ModelInfo[] = [{ id: 'local-extractive', ownedBy: 'local', upstream: 'local', kind: 'local' }];
   async listModels(): Promise<ModelInfo[]> {
-    return [];
+    return this.models;
+  }
+}
+
+/** The LLM behind the rewrite: answers from a script, one entry per call. */
+class FakeRewriteModel extends RewriteModelRepository {
+  calls: RewriteCall[] = [];
+  answers: (string | Error)[] = [];
+  async complete(call: RewriteCall): Promise<string> {
+    this.calls.push({ ...call, messages: [...call.messages] });
+    const next = this.answers.shift() ?? 'no answer scripted';
+    if (next instanceof Error) throw next;
+    return next;
   }
 }
 
@@ -113,16 +131,21 @@ class FakeEvents extends EventsRepository {
   }
 }
 
-function setup(historyTurns = 6) {
+function setup(historyTurns = 6, over: Partial<ChatConfig> = {}) {
   const conversations = new FakeConversations();
   const retrieval = new FakeRetrieval();
   const generation = new FakeGeneration();
   const events = new FakeEvents();
-  const useCase = new ChatUseCase({ CHAT_HISTORY_TURNS: historyTurns, CHAT_TOP_K: 5 }, conversations, retrieval, generation, events);
-  return { conversations, retrieval, generation, events, useCase };
+  const rewriteModel = new FakeRewriteModel();
+  const metrics = new ChatMetrics(new MetricsService(undefined, new Registry()));
+  const rewriter = new QueryRewriter({ CHAT_QUERY_REWRITE: 'auto', CHAT_REWRITE_TIMEOUT_MS: 5_000 }, generation, rewriteModel, metrics);
+  const config: ChatConfig = { CHAT_HISTORY_TURNS: historyTurns, CHAT_TOP_K: 5, CHAT_PROMPT_TOKEN_BUDGET: 100_000, CHAT_PERSONA: '', ...over };
+  const useCase = new ChatUseCase(config, conversations, retrieval, generation, events, rewriter, metrics);
+  return { conversations, retrieval, generation, events, rewriteModel, metrics, useCase };
 }
 
 const command = (over: Partial<ChatCommand> = {}): ChatCommand => ({
+  tenant: 'default',
   messages: [{ role: 'user', content: 'What is the capital of Korea?' }],
   rag: true,
   ...over,
@@ -296,6 +319,101 @@ describe('ChatUseCase', () => {
     expect(upstream.observed).toBe(false);
     expect(seen).toEqual([{ type: 'delta', text: 'partial' }]);
     expect(conversations.recorded).toHaveLength(0);
+  });
+
+  it('with only the local engine, reads the time expression by rule and passes it to retrieval as the window', async () => {
+    const { useCase, retrieval, rewriteModel } = setup();
+    const session = await useCase.execute(command({ messages: [{ role: 'user', content: '최근 3개월 공지사항 알려주세요' }] }));
+    await drain(session.events);
+    expect(rewriteModel.calls).toHaveLength(0);
+    expect(retrieval.searches[0].query).toBe('공지사항 알려주세요');
+    expect(retrieval.searches[0].timeRangeMonths).toBe(3);
+    expect(Date.parse(retrieval.searches[0].timeAnchor!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(session.rewrite).toMatchObject({ source: 'rules', keywords: ['공지사항'], timeRange: { months: 3, expression: '최근 3개월' } });
+  });
+
+  it("a client's own time_range wins over the one read from the question", async () => {
+    const { useCase, retrieval } = setup();
+    await drain((await useCase.execute(command({ messages: [{ role: 'user', content: '작년 매출' }], searchOptions: { timeRangeMonths: 24 } }))).events);
+    expect(retrieval.searches[0]).toMatchObject({ timeRangeMonths: 24 });
+    expect(retrieval.searches[0].timeAnchor).toBeUndefined();
+  });
+
+  it('with an LLM upstream, retries a bad JSON rewrite with the reason and uses the valid one', async () => {
+    const { useCase, retrieval, generation, rewriteModel } = setup();
+    generation.models = [{ id: 'qwen', ownedBy: 'vllm', upstream: 'gpu-1', kind: 'openai-compatible' }];
+    rewriteModel.answers = [
+      'Sure! Here is the query.',
+      '```json\n{"query": "2023 revenue", "keywords": ["revenue"], "table_intent": true, "time_range": {"start": "2023-01-01", "end": "2023-07-01"}}\n```',
+    ];
+    const session = await useCase.execute(command({ messages: [{ role: 'user', content: 'How much did we earn in the first half of 2023?' }] }));
+    await drain(session.events);
+    expect(rewriteModel.calls).toHaveLength(2);
+    expect(rewriteModel.calls[1].messages.at(-1)?.content).toContain('no JSON object');
+    expect(rewriteModel.calls[0].instruction).toContain('"time_range"');
+    expect(retrieval.searches[0]).toMatchObject({ query: '2023 revenue', timeRangeMonths: 6, timeAnchor: '2023-07-01T00:00:00.000Z' });
+    expect(session.rewrite).toMatchObject({ source: 'llm', attempts: 2, tableIntent: true });
+  });
+
+  it('falls back to the rules after the first call and three retries fail', async () => {
+    const { useCase, retrieval, generation, rewriteModel } = setup();
+    generation.models = [{ id: 'qwen', ownedBy: 'vllm', upstream: 'gpu-1', kind: 'openai-compatible' }];
+    rewriteModel.answers = ['{"query": ""}', new Error('UNAVAILABLE'), '{not json', '{"query": "x", "time_range": {"start": "2024-05-01", "end": "2024-01-01"}}', 'unused'];
+    const session = await useCase.execute(command({ messages: [{ role: 'user', content: 'sales last quarter' }] }));
+    await drain(session.events);
+    expect(rewriteModel.calls).toHaveLength(4);
+    expect(session.rewrite).toMatchObject({ source: 'fallback', attempts: 4, query: 'sales' });
+    expect(retrieval.searches[0].timeRangeMonths).toBe(3);
+  });
+
+  it('shows the LLM the stored conversation so it can resolve a follow-up', async () => {
+    const { useCase, conversations, generation, rewriteModel } = setup();
+    conversations.addTurns(3);
+    generation.models = [{ id: 'qwen', ownedBy: 'vllm', upstream: 'gpu-1', kind: 'openai-compatible' }];
+    rewriteModel.answers = ['{"query": "q"}'];
+    await drain((await useCase.execute(command({ model: 'qwen' }))).events);
+    expect(rewriteModel.calls[0].model).toBe('qwen');
+    expect(rewriteModel.calls[0].messages.map((m) => m.content)).toEqual(['user 1', 'assistant 1', 'user 2', 'assistant 2', 'What is the capital of Korea?']);
+  });
+
+  it('drops the oldest memory to fit the token budget, never the question', async () => {
+    const { useCase, conversations, generation } = setup(6, { CHAT_PROMPT_TOKEN_BUDGET: 60 });
+    conversations.addTurns(3);
+    conversations.messages.forEach((m) => (m.content = `${m.content} ${'word '.repeat(8)}`));
+    const session = await useCase.execute(command({ rag: false }));
+    await drain(session.events);
+    const sent = generation.requests[0].messages.map((m) => m.content);
+    expect(sent.at(-1)).toBe('What is the capital of Korea?');
+    expect(sent.length).toBeLessThan(7);
+    expect(sent[0]).toMatch(/^user \d/);
+    expect(session.prompt!.droppedMemory).toBe(7 - sent.length);
+    expect(session.prompt!.tokens).toBeLessThanOrEqual(60);
+  });
+
+  it('uses the configured persona when the request has none', async () => {
+    const { useCase, generation } = setup(6, { CHAT_PERSONA: 'You are ragmesh.' });
+    await drain((await useCase.execute(command({ rag: false }))).events);
+    await drain((await useCase.execute(command({ rag: false, persona: 'Be terse.' }))).events);
+    expect(generation.requests.map((r) => r.persona)).toEqual(['You are ragmesh.', 'Be terse.']);
+  });
+
+  it('passes image parts through as proto content parts', async () => {
+    const { useCase, generation } = setup();
+    const parts = [
+      { type: 'text' as const, text: 'What is in this picture?' },
+      { type: 'image_url' as const, imageUrl: 'https://example.com/cat.png', detail: 'low' },
+    ];
+    await drain((await useCase.execute(command({ rag: false, messages: [{ role: 'user', content: 'What is in this picture?', parts }] }))).events);
+    expect(generation.requests[0].messages[0]).toEqual({
+      role: 'user',
+      content: 'What is in this picture?',
+      contentParts: {
+        parts: [
+          { type: 'text', text: 'What is in this picture?', imageUrl: '', detail: '' },
+          { type: 'image_url', text: '', imageUrl: 'https://example.com/cat.png', detail: 'low' },
+        ],
+      },
+    });
   });
 
   it('rejects a conversation without a user message before touching anything', async () => {

@@ -8,10 +8,25 @@ import { GenerationRepository, type GenerateChunk, type GenerateRequest } from '
 import { RetrievalRepository } from '../grpc/retrieval.repository';
 import { EventsRepository } from '../messaging/events.repository';
 import { searchOptionFields, type SearchOptions } from '../search/search-options';
+import { ChatMetrics } from './chat.metrics';
+import { fitPromptBudget } from './prompt-budget';
+import { searchText, type RewrittenQuery } from './query-rewrite';
+import { QueryRewriter } from './query-rewriter';
+
+/** An OpenAI content part as the proxy takes it: text, or an image by URL (http(s) or data:). */
+export interface ContentPart {
+  type: 'text' | 'image_url';
+  text?: string;
+  imageUrl?: string;
+  detail?: string;
+}
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
+  /** The text (of the parts, when there are parts). */
   content: string;
+  /** Set only when the message carries images: they pass through to a multimodal upstream. */
+  parts?: ContentPart[];
 }
 
 export interface ChatCommand {
@@ -22,6 +37,8 @@ export interface ChatCommand {
   rag: boolean;
   /** The conversation id; a new conversation when absent. */
   sessionId?: string;
+  /** The API key's tenant: a session id of another tenant is not found. */
+  tenant: string;
   persona?: string;
   filters?: Record<string, string>;
   topK?: number;
@@ -34,16 +51,27 @@ export type ChatEvent =
   | { type: 'delta'; text: string }
   | { type: 'done'; finishReason: string; usage: TurnUsage; model: string; turnIndex: number };
 
+export interface PromptReport {
+  /** Estimated prompt tokens (persona + context + memory + question). */
+  tokens: number;
+  droppedMemory: number;
+  droppedContext: number;
+}
+
 export interface ChatSession {
   conversationId: string;
+  /** The chunks put into the prompt, best first. */
   references: Reference[];
+  /** How the question was rewritten for retrieval; absent with rag off. */
+  rewrite?: RewrittenQuery;
+  prompt?: PromptReport;
   /** `startedAt` is performance.now() when the turn began; retrieval is 0 with rag off. */
   timings: { startedAt: number; retrievalMs: number };
   /** Cold: subscribing starts generation, unsubscribing cancels it upstream. Completes after the turn is stored. */
   events: Observable<ChatEvent>;
 }
 
-export type ChatConfig = Pick<AppConfig, 'CHAT_HISTORY_TURNS' | 'CHAT_TOP_K'>;
+export type ChatConfig = Pick<AppConfig, 'CHAT_HISTORY_TURNS' | 'CHAT_TOP_K' | 'CHAT_PROMPT_TOKEN_BUDGET' | 'CHAT_PERSONA'>;
 
 const DEFAULT_FINISH_REASON = 'stop';
 const UNKNOWN_MODEL = 'unknown';
@@ -53,6 +81,12 @@ export class MissingQuestionError extends Error {
   constructor() {
     super('messages must contain a user message');
   }
+}
+
+function toProtoMessage(m: ChatMessage): GenerateRequest['messages'][number] {
+  if (!m.parts) return { role: m.role, content: m.content };
+  const parts = m.parts.map((p) => ({ type: p.type, text: p.text ?? '', imageUrl: p.imageUrl ?? '', detail: p.detail ?? '' }));
+  return { role: m.role, content: m.content, contentParts: { parts } };
 }
 
 /**
@@ -69,40 +103,81 @@ export class ChatUseCase {
     private readonly retrieval: RetrievalRepository,
     private readonly generation: GenerationRepository,
     private readonly events: EventsRepository,
+    private readonly rewriter: QueryRewriter,
+    private readonly metrics: ChatMetrics,
   ) {}
 
   async execute(cmd: ChatCommand): Promise<ChatSession> {
-    const question = [...cmd.messages].reverse().find((m) => m.role === 'user')?.content;
-    if (question === undefined) throw new MissingQuestionError();
+    const questionIndex = cmd.messages.findLastIndex((m) => m.role === 'user');
+    if (questionIndex < 0) throw new MissingQuestionError();
+    const question = cmd.messages[questionIndex].content;
     const startedAt = performance.now();
     let retrievalMs = 0;
 
-    // Retrieval does not depend on the conversation: both run at once to keep time to first token low.
-    const [{ conversation, memory }, references] = await Promise.all([
-      this.conversations.findOrCreate(cmd.sessionId).then(async (c) => ({ conversation: c, memory: await this.memory(c) })),
-      cmd.rag
-        ? this.search(question, cmd).finally(() => {
+    // Retrieval does not wait for the conversation (time to first token): only an LLM rewrite reads its memory.
+    const loaded = this.conversations.findOrCreate(cmd.sessionId, cmd.tenant).then(async (c) => ({ conversation: c, memory: await this.memory(c) }));
+    const [{ conversation, memory }, { references, rewrite }] = await Promise.all([
+      loaded,
+      cmd.rag && question.trim() !== ''
+        ? this.retrieve(question, cmd, async () => (await loaded).memory).finally(() => {
             retrievalMs = performance.now() - startedAt;
           })
-        : Promise.resolve([]),
+        : Promise.resolve({ references: [], rewrite: undefined }),
     ]);
 
+    const persona = cmd.persona ?? (this.config.CHAT_PERSONA || undefined);
+    const { messages, context, prompt } = this.fitPrompt(cmd.messages, questionIndex, memory, references, persona);
     const request: GenerateRequest = {
       model: cmd.model ?? '',
-      messages: [...memory, ...cmd.messages],
-      context: references.map((r) => ({ chunkId: r.chunk_id, title: r.title, text: r.text, score: r.score })),
+      messages: messages.map(toProtoMessage),
+      context: context.map((r) => ({ chunkId: r.chunk_id, title: r.title, text: r.text, score: r.score })),
       // proto3 scalars: 0 means "the proxy's default".
       maxTokens: cmd.maxTokens ?? 0,
       temperature: cmd.temperature ?? 0,
       sessionId: conversation.id,
-      persona: cmd.persona ?? '',
+      persona: persona ?? '',
     };
 
     return {
       conversationId: conversation.id,
-      references,
+      references: context,
+      ...(rewrite ? { rewrite } : {}),
+      prompt,
       timings: { startedAt, retrievalMs },
-      events: this.generate(request, { conversationId: conversation.id, question, references, requestedModel: cmd.model }),
+      events: this.generate(request, { conversationId: conversation.id, question, references: context, requestedModel: cmd.model }),
+    };
+  }
+
+  /**
+   * Persona (+ the request's system messages) + context + memory + question within
+   * CHAT_PROMPT_TOKEN_BUDGET. Memory is the stored memory, then the request's own earlier
+   * messages; the oldest goes first, then the lowest-ranked context; the question stays.
+   */
+  private fitPrompt(
+    requestMessages: ChatMessage[],
+    questionIndex: number,
+    stored: ChatMessage[],
+    references: Reference[],
+    persona: string | undefined,
+  ): { messages: ChatMessage[]; context: Reference[]; prompt: PromptReport } {
+    const system = requestMessages.filter((m) => m.role === 'system');
+    const earlier = requestMessages.slice(0, questionIndex).filter((m) => m.role !== 'system');
+    const fitted = fitPromptBudget(
+      {
+        persona: [persona ?? '', ...system.map((m) => m.content)].join('\n\n'),
+        context: references,
+        memory: [...stored, ...earlier],
+        question: requestMessages[questionIndex],
+      },
+      this.config.CHAT_PROMPT_TOKEN_BUDGET,
+    );
+    const dropped = new Set<ChatMessage>(earlier.slice(0, Math.max(0, fitted.droppedMemory - stored.length)));
+    if (fitted.droppedMemory > 0) this.metrics.promptDropped.inc({ part: 'memory' }, fitted.droppedMemory);
+    if (fitted.droppedContext > 0) this.metrics.promptDropped.inc({ part: 'context' }, fitted.droppedContext);
+    return {
+      messages: [...stored.slice(Math.min(fitted.droppedMemory, stored.length)), ...requestMessages.filter((m) => !dropped.has(m))],
+      context: fitted.context,
+      prompt: { tokens: fitted.tokens, droppedMemory: fitted.droppedMemory, droppedContext: fitted.droppedContext },
     };
   }
 
@@ -125,15 +200,27 @@ export class ChatUseCase {
     return memory;
   }
 
-  private async search(question: string, cmd: ChatCommand): Promise<Reference[]> {
+  /** Rewrite, then search; a time range the client gave wins over the one read from the question. */
+  private async retrieve(
+    question: string,
+    cmd: ChatCommand,
+    history: () => Promise<ChatMessage[]>,
+  ): Promise<{ references: Reference[]; rewrite: RewrittenQuery }> {
+    const rewrite = await this.rewriter.rewrite({ question, model: cmd.model ?? '', history });
+    const options: SearchOptions = { ...(cmd.searchOptions ?? {}) };
+    if (options.timeRangeMonths === undefined && rewrite.timeRange) {
+      options.timeRangeMonths = rewrite.timeRange.months;
+      options.timeAnchor = rewrite.timeRange.end;
+    }
     const { results } = await this.retrieval.search({
-      query: question,
+      query: searchText(rewrite),
       topK: cmd.topK ?? this.config.CHAT_TOP_K,
       collection: cmd.collection ?? '',
       filters: cmd.filters ?? {},
-      ...searchOptionFields(cmd.searchOptions ?? {}),
+      ...searchOptionFields(options),
     });
-    return results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId, title: r.title, score: r.score, text: r.text }));
+    const references = results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId, title: r.title, score: r.score, text: r.text }));
+    return { references, rewrite };
   }
 
   private generate(

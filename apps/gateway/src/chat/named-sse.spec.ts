@@ -6,8 +6,15 @@ import type { ChatRequestBody } from './chat.schema';
 import type { ChatEvent, ChatSession, ChatUseCase } from './chat.use-case';
 import { errorCodeFor, formatComment, formatEvent, NamedSseWriter } from './named-sse';
 import { FakeResponse } from '../../test/fake-response';
+import { MetricsService } from '@ragmesh/observability';
+import { Registry } from 'prom-client';
+import type { CallbackSender } from './callback-sender';
+import { ChatMetrics } from './chat.metrics';
+import { StreamRegistry } from './stream-registry';
 
 class FrameRecorder extends FakeResponse {
+  /** What the API-key guard leaves on the request. */
+  req = { principal: { tenant: 'tenant-1' } };
   /** The frames as {id, event, data} in order, heartbeats as {comment}. */
   frames(): ({ id: string; event: string; data: unknown } | { comment: string })[] {
     return this.written.map((frame) => {
@@ -33,7 +40,10 @@ function controllerWith(events: Observable<ChatEvent>, onExecute: () => void = (
   const chat = { execute: () => (onExecute(), Promise.resolve(session)) } as unknown as ChatUseCase;
   const outcomes: string[] = [];
   const metrics = { chat: (_s: boolean, _r: boolean, o: string) => outcomes.push(o), ttft: { observe: () => undefined } } as unknown as GatewayMetrics;
-  return { controller: new ChatController(chat, metrics, { CHAT_HEARTBEAT_MS: HEARTBEAT_MS }), outcomes };
+  const config = { CHAT_HEARTBEAT_MS: HEARTBEAT_MS, CHAT_CALLBACK_FLUSH_MS: 1000, CHAT_RESUME_RETENTION_MS: 60_000, CHAT_RESUME_GRACE_MS: 0, CHAT_RESUME_MAX_STREAMS: 10 };
+  const chatMetrics = new ChatMetrics(new MetricsService(undefined, new Registry()));
+  const controller = new ChatController(chat, metrics, chatMetrics, new StreamRegistry(config), {} as CallbackSender, config);
+  return { controller, outcomes };
 }
 
 describe('named SSE formatting', () => {
@@ -83,11 +93,13 @@ describe('ChatController.stream', () => {
     });
     const { controller, outcomes } = controllerWith(events);
     const res = new FrameRecorder();
-    await controller.stream(body, res as unknown as Response);
+    await controller.stream(body, undefined, undefined, res as unknown as Response);
     const frames = res.frames();
     expect(frames.map((f) => ('event' in f ? `${f.id}:${f.event}` : 'ping'))).toEqual(['1:reference', '2:token', '3:token', '4:done']);
     expect(frames[0]).toEqual(
-      expect.objectContaining({ data: { session_id: 'conv-1', references: [{ chunk_id: 'doc-1#0', document_id: 'doc-1', title: 'Seoul', score: 0.9 }] } }),
+      expect.objectContaining({
+        data: { session_id: 'conv-1', stream_id: expect.any(String), references: [{ chunk_id: 'doc-1#0', document_id: 'doc-1', title: 'Seoul', score: 0.9 }] },
+      }),
     );
     const done = frames[3] as { data: { usage: unknown; turn_index: number; timings: { retrieval_ms: number; ttft_ms: number; total_ms: number } } };
     expect(done.data.usage).toEqual(USAGE);
@@ -106,7 +118,7 @@ describe('ChatController.stream', () => {
     });
     const { controller, outcomes } = controllerWith(events);
     const res = new FrameRecorder();
-    await controller.stream(body, res as unknown as Response);
+    await controller.stream(body, undefined, undefined, res as unknown as Response);
     const frames = res.frames();
     expect(frames.map((f) => ('event' in f ? f.event : 'ping'))).toEqual(['reference', 'token', 'error']);
     expect(frames[2]).toEqual(expect.objectContaining({ data: { code: 'upstream_unavailable', message: 'upstream vanished', status: 503 } }));
@@ -118,7 +130,7 @@ describe('ChatController.stream', () => {
     const events = new Observable<ChatEvent>((s) => s.error(Object.assign(new Error('busy'), { code: 8, details: 'queue full', metadata: {} })));
     const { controller } = controllerWith(events);
     const res = new FrameRecorder();
-    await expect(controller.stream(body, res as unknown as Response)).rejects.toEqual(expect.objectContaining({ code: 8 }));
+    await expect(controller.stream(body, undefined, undefined, res as unknown as Response)).rejects.toEqual(expect.objectContaining({ code: 8 }));
     expect(res.written).toEqual([]);
   });
 
@@ -126,8 +138,8 @@ describe('ChatController.stream', () => {
     const upstream = new Subject<ChatEvent>();
     const { controller, outcomes } = controllerWith(upstream);
     const res = new FrameRecorder();
-    const done = controller.stream(body, res as unknown as Response);
-    await Promise.resolve();
+    const done = controller.stream(body, undefined, undefined, res as unknown as Response);
+    await new Promise((r) => setImmediate(r));
     upstream.next({ type: 'delta', text: 'a' });
     expect(upstream.observed).toBe(true);
     res.destroyed = true;

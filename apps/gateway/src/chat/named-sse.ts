@@ -4,7 +4,8 @@ import { openEventStream } from './sse';
 
 /** The native stream's vocabulary: `reference` once, `token` per delta, then exactly one of `done` / `error`. */
 export interface StreamEvents {
-  reference: { session_id: string; references: Omit<Reference, 'text'>[] };
+  // stream_id: what GET /v1/chat/stream/{id} resumes (chat/stream-recording.ts); query: the rewrite used for retrieval.
+  reference: { session_id: string; references: Omit<Reference, 'text'>[]; stream_id?: string; query?: unknown };
   token: { text: string };
   done: {
     finish_reason: string;
@@ -44,13 +45,14 @@ export function errorCodeFor(status: number): string {
  * written for `heartbeatMs`, and at most one terminal event (`done` or `error`).
  */
 export class NamedSseWriter {
-  private nextId = 1;
   private started = false;
   private heartbeat: NodeJS.Timeout | undefined;
 
+  /** `nextId` > 1 continues a resumed stream after the client's Last-Event-ID. */
   constructor(
     private readonly res: Response,
     private readonly heartbeatMs: number,
+    private nextId = 1,
   ) {}
 
   get isOpen(): boolean {

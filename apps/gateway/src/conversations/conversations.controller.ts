@@ -1,4 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Tenant } from '../auth/principal';
+import { RequireScope } from '../auth/scopes.decorator';
 import { ok, type Envelope } from '../http/envelope';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import type { Reference, StoredMessage } from './conversation.types';
@@ -16,12 +18,13 @@ const toMessageView = (m: StoredMessage) => ({
 });
 
 @Controller('v1/conversations')
+@RequireScope('chat')
 export class ConversationsController {
   constructor(private readonly conversations: ConversationsUseCase) {}
 
   @Get(':id')
-  async get(@Param('id', new ZodValidationPipe(conversationIdSchema, ['id'])) id: string) {
-    const c = await this.conversations.get(id);
+  async get(@Param('id', new ZodValidationPipe(conversationIdSchema, ['id'])) id: string, @Tenant() tenant: string) {
+    const c = await this.conversations.get(id, tenant);
     return ok('conversation', {
       id: c.id,
       summary: c.summary,
@@ -36,8 +39,9 @@ export class ConversationsController {
   async messages(
     @Param('id', new ZodValidationPipe(conversationIdSchema, ['id'])) id: string,
     @Query(new ZodValidationPipe(messagesQuerySchema)) query: MessagesQuery,
+    @Tenant() tenant: string,
   ): Promise<Envelope<{ messages: ReturnType<typeof toMessageView>[]; next_last_index: number | null }>> {
-    const page = await this.conversations.messages(id, { lastIndex: query.last_index, limit: query.limit });
+    const page = await this.conversations.messages(id, tenant, { lastIndex: query.last_index, limit: query.limit });
     return ok(`${page.messages.length} messages`, { messages: page.messages.map(toMessageView), next_last_index: page.nextLastIndex });
   }
 
@@ -45,8 +49,9 @@ export class ConversationsController {
   async references(
     @Param('id', new ZodValidationPipe(conversationIdSchema, ['id'])) id: string,
     @Param('index', new ZodValidationPipe(turnIndexSchema, ['index'])) index: number,
+    @Tenant() tenant: string,
   ): Promise<Envelope<{ turn_index: number; references: Reference[] }>> {
-    const references = await this.conversations.references(id, index);
+    const references = await this.conversations.references(id, tenant, index);
     return ok(`${references.length} references`, { turn_index: index, references });
   }
 }

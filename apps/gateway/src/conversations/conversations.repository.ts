@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryRunner } from 'typeorm';
 import { DATA_SOURCE } from '@ragmesh/persistence';
+import { NotFound } from '../http/api-error';
 import {
   Conversation,
   MessageRole,
@@ -15,9 +16,13 @@ import {
 
 /** Conversations and their messages, as the use-cases see them. */
 export abstract class ConversationsRepository {
-  /** The conversation with this id, created when missing; a new one when no id is given. */
-  abstract findOrCreate(id: string | undefined): Promise<Conversation>;
-  abstract find(id: string): Promise<Conversation | null>;
+  /**
+   * The tenant's conversation with this id, created when missing; a new one when no id is given.
+   * Throws NotFound when the id belongs to another tenant.
+   */
+  abstract findOrCreate(id: string | undefined, tenant: string): Promise<Conversation>;
+  /** Null for another tenant's conversation too: its existence is not the caller's to know. */
+  abstract find(id: string, tenant: string): Promise<Conversation | null>;
   /** Messages of turns in [fromTurnIndex, beforeTurnIndex), oldest first, user before assistant. */
   abstract messagesBetween(conversationId: string, fromTurnIndex: number, beforeTurnIndex: number): Promise<StoredMessage[]>;
   /** Stores both messages of a turn and bumps the conversation in one transaction; the turn index is assigned here. */
@@ -79,18 +84,23 @@ export class PgConversationsRepository extends ConversationsRepository {
     super();
   }
 
-  async findOrCreate(id: string | undefined): Promise<Conversation> {
+  async findOrCreate(id: string | undefined, tenant: string): Promise<Conversation> {
+    // The no-op update returns the existing row, but only the owner's: another tenant's id returns nothing.
     const rows = await this.ds.query<ConversationRow[]>(
-      `INSERT INTO gateway.conversations (id) VALUES (coalesce($1::uuid, gen_random_uuid()))
-       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+      `INSERT INTO gateway.conversations (id, tenant) VALUES (coalesce($1::uuid, gen_random_uuid()), $2)
+       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE conversations.tenant = EXCLUDED.tenant
        RETURNING ${CONVERSATION_COLUMNS}`,
-      [id ?? null],
+      [id ?? null, tenant],
     );
+    if (!rows[0]) throw new NotFound(`conversation ${id ?? ''} not found`);
     return toConversation(rows[0]);
   }
 
-  async find(id: string): Promise<Conversation | null> {
-    const rows = await this.ds.query<ConversationRow[]>(`SELECT ${CONVERSATION_COLUMNS} FROM gateway.conversations WHERE id = $1`, [id]);
+  async find(id: string, tenant: string): Promise<Conversation | null> {
+    const rows = await this.ds.query<ConversationRow[]>(`SELECT ${CONVERSATION_COLUMNS} FROM gateway.conversations WHERE id = $1 AND tenant = $2`, [
+      id,
+      tenant,
+    ]);
     return rows[0] ? toConversation(rows[0]) : null;
   }
 

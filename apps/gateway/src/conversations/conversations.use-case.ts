@@ -13,23 +13,23 @@ export interface MessagePage {
 export class ConversationsUseCase {
   constructor(private readonly conversations: ConversationsRepository) {}
 
-  async get(id: string): Promise<Conversation> {
-    const conversation = await this.conversations.find(id);
+  async get(id: string, tenant: string): Promise<Conversation> {
+    const conversation = await this.conversations.find(id, tenant);
     if (!conversation) throw new NotFound(`conversation ${id} not found`);
     return conversation;
   }
 
   /** Turns are numbered densely from 0, so a page is the index range [lastIndex - limit, lastIndex). */
-  async messages(id: string, page: { lastIndex?: number; limit: number }): Promise<MessagePage> {
-    const conversation = await this.get(id);
+  async messages(id: string, tenant: string, page: { lastIndex?: number; limit: number }): Promise<MessagePage> {
+    const conversation = await this.get(id, tenant);
     const before = Math.min(page.lastIndex ?? conversation.turnCount, conversation.turnCount);
     const from = Math.max(before - page.limit, 0);
     const messages = before > 0 ? await this.conversations.messagesBetween(id, from, before) : [];
     return { messages, nextLastIndex: from > 0 ? from : null };
   }
 
-  async references(id: string, turnIndex: number): Promise<Reference[]> {
-    await this.get(id);
+  async references(id: string, tenant: string, turnIndex: number): Promise<Reference[]> {
+    await this.get(id, tenant);
     const references = await this.conversations.findReferences(id, turnIndex);
     if (references === null) throw new NotFound(`conversation ${id} has no turn ${turnIndex}`);
     return references;

@@ -1,10 +1,13 @@
 import { Body, Controller, Delete, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Tenant } from '../auth/principal';
+import { RequireScope } from '../auth/scopes.decorator';
 import { ok, type Envelope } from '../http/envelope';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import { documentIdSchema, ingestDocumentSchema, type IngestDocumentBody } from './documents.schema';
 import { DocumentsUseCase } from './documents.use-case';
 
 @Controller('v1/documents')
+@RequireScope('documents')
 export class DocumentsController {
   constructor(private readonly documents: DocumentsUseCase) {}
 
@@ -12,6 +15,7 @@ export class DocumentsController {
   @HttpCode(HttpStatus.CREATED)
   async ingest(
     @Body(new ZodValidationPipe(ingestDocumentSchema)) body: IngestDocumentBody,
+    @Tenant() tenant: string,
   ): Promise<Envelope<{ document_id: string; chunk_count: number; replaced: boolean }>> {
     const res = await this.documents.ingest({
       id: body.id,
@@ -21,6 +25,7 @@ export class DocumentsController {
       metadata: body.metadata,
       publishedAt: body.published_at,
       collection: body.collection,
+      tenant,
     });
     return ok(res.replaced ? 'document replaced' : 'document ingested', {
       document_id: res.documentId,
@@ -30,8 +35,11 @@ export class DocumentsController {
   }
 
   @Delete(':id')
-  async remove(@Param('id', new ZodValidationPipe(documentIdSchema, ['id'])) id: string): Promise<Envelope<{ document_id: string; deleted: true }>> {
-    await this.documents.delete(id);
+  async remove(
+    @Param('id', new ZodValidationPipe(documentIdSchema, ['id'])) id: string,
+    @Tenant() tenant: string,
+  ): Promise<Envelope<{ document_id: string; deleted: true }>> {
+    await this.documents.delete(id, tenant);
     return ok('document deleted', { document_id: id, deleted: true });
   }
 }

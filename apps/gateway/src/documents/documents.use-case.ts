@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
-import { NotFound } from '../http/api-error';
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { ApiError, NotFound } from '../http/api-error';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
+import { DocumentOwnersRepository } from './document-owners.repository';
 
 export interface IngestDocumentCommand {
   id?: string;
@@ -10,6 +11,8 @@ export interface IngestDocumentCommand {
   metadata: Record<string, string>;
   publishedAt?: string;
   collection?: string;
+  /** The API key's tenant: it owns the document; another tenant's id is refused. */
+  tenant: string;
 }
 
 export interface IngestedDocument {
@@ -20,9 +23,24 @@ export interface IngestedDocument {
 
 @Injectable()
 export class DocumentsUseCase {
-  constructor(private readonly retrieval: RetrievalRepository) {}
+  constructor(
+    private readonly retrieval: RetrievalRepository,
+    private readonly owners: DocumentOwnersRepository,
+  ) {}
 
   async ingest(cmd: IngestDocumentCommand): Promise<IngestedDocument> {
+    const claim = cmd.id === undefined ? undefined : await this.owners.claim(cmd.id, cmd.tenant);
+    if (claim === 'taken') throw new ApiError(HttpStatus.CONFLICT, `document id ${cmd.id} is already in use`);
+    try {
+      return await this.ingestOwned(cmd);
+    } catch (err) {
+      // A refused ingest leaves no owner row behind.
+      if (claim === 'new' && cmd.id !== undefined) await this.owners.release(cmd.id);
+      throw err;
+    }
+  }
+
+  private async ingestOwned(cmd: IngestDocumentCommand): Promise<IngestedDocument> {
     const res = await this.retrieval.ingest({
       id: cmd.id ?? '',
       title: cmd.title,
@@ -32,11 +50,14 @@ export class DocumentsUseCase {
       publishedAt: cmd.publishedAt ?? '',
       collection: cmd.collection ?? '',
     });
+    if (cmd.id === undefined) await this.owners.claim(res.documentId, cmd.tenant);
     return { documentId: res.documentId, chunkCount: res.chunkCount, replaced: res.replaced };
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, tenant: string): Promise<void> {
+    if ((await this.owners.ownerOf(id)) !== tenant) throw new NotFound(`document ${id} not found`);
     const res = await this.retrieval.delete(id);
     if (!res.deleted) throw new NotFound(`document ${id} not found`);
+    await this.owners.release(id);
   }
 }

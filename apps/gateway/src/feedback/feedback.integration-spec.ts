@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
 import { FeedbackUseCase } from './feedback.use-case';
+import { authFetch, TEST_API_KEY } from '../../test/auth';
 
 /* The gateway in-process against the real PostgreSQL and RabbitMQ: POST → outbox → relay → broker, and status events back. */
 
@@ -50,7 +51,7 @@ describe('feedback API (integration)', () => {
   const requested: Requested[] = [];
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    authFetch(`${base}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const json = (res: Response): Promise<Json> => res.json() as Promise<Json>;
 
   beforeAll(async () => {
@@ -64,7 +65,7 @@ describe('feedback API (integration)', () => {
       if (msg) requested.push(JSON.parse(msg.content.toString()) as Requested);
     }, { noAck: true });
 
-    const config = loadAppConfig({ ...process.env, DATABASE_URL, AMQP_URL, LOG_LEVEL: 'warn', RETRIEVAL_GRPC_URL: '127.0.0.1:1', GENERATION_GRPC_URL: '127.0.0.1:1' });
+    const config = loadAppConfig({ ...process.env, RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY, DATABASE_URL, AMQP_URL, LOG_LEVEL: 'warn', RETRIEVAL_GRPC_URL: '127.0.0.1:1', GENERATION_GRPC_URL: '127.0.0.1:1' });
     app = await createGatewayApp(config);
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -111,10 +112,10 @@ describe('feedback API (integration)', () => {
     expect(job.status).toBe('queued');
     expect(job.request).not.toHaveProperty('callbackAuthHeader');
 
-    const status = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+    const status = await json(await authFetch(`${base}/v1/feedback/${jobId}`));
     expect(status).toEqual({ status: 'ok', message: 'feedback job queued', data: expect.objectContaining({ jobId, memberId, status: 'queued', attempts: 0, lastError: null }) });
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await authFetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/ragmesh_outbox_published_total\{[^}]*type="feedback.requested"[^}]*\} [1-9]/);
     expect(metrics).toContain('ragmesh_outbox_pending');
   });
@@ -130,7 +131,7 @@ describe('feedback API (integration)', () => {
 
     const conflicting = await post(request('someone-else'), { 'idempotency-key': key });
     expect(conflicting.status).toBe(422);
-    expect(await json(conflicting)).toEqual({ status: 'error', message: `Idempotency-Key "${key}" was already used with a different request`, data: null });
+    expect(await json(conflicting)).toEqual({ status: 'error', message: `Idempotency-Key "${key}" was already used with a different request`, data: null, request_id: expect.any(String) });
 
     const [{ jobs, messages }]: { jobs: string; messages: string }[] = await ds.query(
       `SELECT (SELECT count(*) FROM gateway.feedback_jobs WHERE member_id = $1) AS jobs,
@@ -153,7 +154,7 @@ describe('feedback API (integration)', () => {
 
     await publisher.publish('feedback.status.changed', { jobId, status: 'failed', attempts: 1, lastError: 'callback answered HTTP 503', at: at(10) });
     const failed = await waitFor('failed status', async () => {
-      const res = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+      const res = await json(await authFetch(`${base}/v1/feedback/${jobId}`));
       return res.data.status === 'failed' ? res.data : undefined;
     });
     expect(failed).toEqual(expect.objectContaining({ attempts: 1, lastError: 'callback answered HTTP 503', statusChangedAt: at(10) }));
@@ -165,7 +166,7 @@ describe('feedback API (integration)', () => {
       const rows: unknown[] = await ds.query(`SELECT id FROM gateway.processed_messages WHERE id = ANY($1)`, [[done.id, stale.id]]);
       return rows.length === 2 ? true : undefined;
     });
-    const final = await json(await fetch(`${base}/v1/feedback/${jobId}`));
+    const final = await json(await authFetch(`${base}/v1/feedback/${jobId}`));
     expect(final.data).toEqual(expect.objectContaining({ status: 'succeeded', attempts: 2, lastError: null }));
     // A redelivery of an already applied envelope is recognised by its id.
     await expect(app.get(FeedbackUseCase).applyStatus(done.id, { ...done.payload, status: 'dead', at: at(99) })).resolves.toBe('duplicate');
@@ -191,9 +192,9 @@ describe('feedback API (integration)', () => {
     expect(badKey.status).toBe(400);
     expect((await json(badKey)).data.errors).toEqual([{ field: 'Idempotency-Key', reason: 'must not be empty' }]);
 
-    const malformed = await fetch(`${base}/v1/feedback/not-a-uuid`);
+    const malformed = await authFetch(`${base}/v1/feedback/not-a-uuid`);
     expect(malformed.status).toBe(400);
     expect((await json(malformed)).data.errors).toEqual([{ field: 'jobId', reason: 'must be a uuid' }]);
-    expect((await fetch(`${base}/v1/feedback/${randomUUID()}`)).status).toBe(404);
+    expect((await authFetch(`${base}/v1/feedback/${randomUUID()}`)).status).toBe(404);
   });
 });

@@ -10,6 +10,8 @@ export type FeedbackStatusChanged = MessagePayload<'feedback.status.changed'>;
 
 export interface NewFeedbackJob {
   jobId: string;
+  /** The API key's tenant: the job and its Idempotency-Key belong to it. */
+  tenant: string;
   memberId: string;
   /** Stored for inspection; never holds the callback auth header (that travels only in the message). */
   request: Record<string, unknown>;
@@ -36,7 +38,8 @@ export type StatusOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown-job';
 export abstract class FeedbackRepository {
   /** In one transaction: the job row and its `feedback.requested` outbox row, unless the idempotency key already exists. */
   abstract create(job: NewFeedbackJob): Promise<CreateResult>;
-  abstract find(jobId: string): Promise<FeedbackJobView | null>;
+  /** Null for another tenant's job too: its existence is not the caller's to know. */
+  abstract find(jobId: string, tenant: string): Promise<FeedbackJobView | null>;
   /** Idempotent by envelope id (recorded in the same transaction as the change). */
   abstract applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome>;
 }
@@ -62,15 +65,15 @@ export class PgFeedbackRepository extends FeedbackRepository {
     return this.ds.transaction(async (m) => {
       // ON CONFLICT waits for a concurrent insert of the same key to commit, so exactly one request creates the job.
       const inserted: { id: string }[] = await m.query(
-        `INSERT INTO gateway.feedback_jobs (id, member_id, request, request_hash, idempotency_key)
-         VALUES ($1, $2, $3::jsonb, $4, $5)
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
-        [job.jobId, job.memberId, JSON.stringify(job.request), job.requestHash, job.idempotencyKey ?? null],
+        `INSERT INTO gateway.feedback_jobs (id, member_id, request, request_hash, idempotency_key, tenant)
+         VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+         ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
+        [job.jobId, job.memberId, JSON.stringify(job.request), job.requestHash, job.idempotencyKey ?? null, job.tenant],
       );
       if (inserted.length === 0) {
         const [existing]: { id: string; request_hash: string }[] = await m.query(
-          `SELECT id, request_hash FROM gateway.feedback_jobs WHERE idempotency_key = $1`,
-          [job.idempotencyKey],
+          `SELECT id, request_hash FROM gateway.feedback_jobs WHERE tenant = $1 AND idempotency_key = $2`,
+          [job.tenant, job.idempotencyKey],
         );
         return { created: false, existing: { jobId: existing.id, requestHash: existing.request_hash } };
       }
@@ -79,10 +82,10 @@ export class PgFeedbackRepository extends FeedbackRepository {
     });
   }
 
-  async find(jobId: string): Promise<FeedbackJobView | null> {
+  async find(jobId: string, tenant: string): Promise<FeedbackJobView | null> {
     const rows: JobRow[] = await this.ds.query(
-      `SELECT id, member_id, status, attempts, last_error, created_at, updated_at, status_changed_at FROM gateway.feedback_jobs WHERE id = $1`,
-      [jobId],
+      `SELECT id, member_id, status, attempts, last_error, created_at, updated_at, status_changed_at FROM gateway.feedback_jobs WHERE id = $1 AND tenant = $2`,
+      [jobId, tenant],
     );
     return rows[0] ? toView(rows[0]) : null;
   }

@@ -10,6 +10,7 @@ import { decideIdempotency, requestHash } from './idempotency';
 
 export interface AcceptFeedbackCommand {
   request: FeedbackRequestBody;
+  tenant: string;
   idempotencyKey?: string;
 }
 
@@ -34,6 +35,7 @@ export class FeedbackUseCase {
     const jobId = randomUUID();
     const result = await this.jobs.create({
       jobId,
+      tenant: cmd.tenant,
       memberId: stored.memberId,
       request: stored,
       requestHash: hash,
@@ -62,8 +64,8 @@ export class FeedbackUseCase {
     throw new IdempotencyConflict(cmd.idempotencyKey ?? '');
   }
 
-  async get(jobId: string): Promise<FeedbackJobView> {
-    const job = await this.jobs.find(jobId);
+  async get(jobId: string, tenant: string): Promise<FeedbackJobView> {
+    const job = await this.jobs.find(jobId, tenant);
     if (!job) throw new NotFound(`feedback job ${jobId} not found`);
     return job;
   }

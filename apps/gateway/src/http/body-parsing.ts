@@ -1,6 +1,50 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import { HttpStatus } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { json, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ApiError, ValidationFailed } from './api-error';
+
+/** No request of this API nests deeper; deeper JSON is refused before it reaches a schema, the database or a log line. */
+export const MAX_JSON_DEPTH = 32;
+
+const INVALID_UTF8 = 'encoding.invalid.utf8';
+const TOO_DEEP = 'entity.too.deep';
+
+class BodyRejected extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Deepest array/object nesting of a JSON text, counted on the raw bytes (strings skipped). */
+export function jsonDepth(buf: Buffer): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
+function verifyBody(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
+  if (!isUtf8(buf)) throw new BodyRejected(INVALID_UTF8, 'request body is not valid UTF-8');
+  if (jsonDepth(buf) > MAX_JSON_DEPTH) throw new BodyRejected(TOO_DEEP, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
+/** express.json with a size limit, UTF-8 and nesting checks; its errors go through bodyParserErrorTranslator. */
+export function jsonBody(limit: string): RequestHandler {
+  return json({ limit, verify: verifyBody });
+}
 
 interface BodyParserError {
   type: string;
@@ -27,6 +71,10 @@ export function bodyParserErrorTranslator(err: unknown, _req: Request, _res: Res
   switch (err.type) {
     case 'entity.parse.failed':
       return next(new ValidationFailed([{ field: 'body', reason: `malformed JSON: ${err.message}` }]));
+    case INVALID_UTF8:
+      return next(new ValidationFailed([{ field: 'body', reason: 'is not valid UTF-8' }]));
+    case TOO_DEEP:
+      return next(new ValidationFailed([{ field: 'body', reason: `is nested deeper than ${MAX_JSON_DEPTH} levels` }]));
     case 'entity.too.large':
       return next(new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, `request body exceeds the limit of ${err.limit ?? '?'} bytes`));
     default:

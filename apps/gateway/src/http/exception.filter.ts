@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { CORRELATION_HEADER } from '@ragmesh/observability';
 import type { Request, Response } from 'express';
 import { ApiError } from './api-error';
 import { failure } from './envelope';
@@ -16,9 +17,25 @@ const OPENAI_COMPATIBLE_PATHS = ['/v1/chat/', '/v1/models'];
 const OPENAI_ERROR_TYPES: Partial<Record<number, string>> = {
   400: 'invalid_request_error',
   404: 'not_found_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  408: 'timeout_error',
   413: 'invalid_request_error',
+  422: 'invalid_request_error',
   429: 'rate_limit_error',
 };
+
+// grpc-js's own failures name hosts and ports ("connect ECONNREFUSED 10.0.3.7:50051"): logged in full, redacted in answers.
+const ADDRESS = /\b(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d{1,5})\b|\b\d{1,3}(?:\.\d{1,3}){3}\b/gi;
+
+export function redactAddresses(message: string): string {
+  return message.replace(ADDRESS, '<address>');
+}
+
+function requestIdOf(req: Request): string {
+  const id = req.headers[CORRELATION_HEADER];
+  return typeof id === 'string' ? id : '';
+}
 
 function httpExceptionMessage(exception: HttpException): string {
   const response = exception.getResponse();
@@ -48,7 +65,9 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       if (!res.writableEnded) res.end();
       return;
     }
-    const body: Record<string, unknown> = { ...failure(rendered.message, rendered.data) };
+    // The request id lets a caller quote the one log line an operator needs; nothing else internal leaves.
+    const body: Record<string, unknown> = { ...failure(rendered.message, rendered.data), request_id: requestIdOf(req) };
+    if (rendered.status === HttpStatus.UNAUTHORIZED) res.setHeader('WWW-Authenticate', 'Bearer realm="ragmesh"');
     if (OPENAI_COMPATIBLE_PATHS.some((p) => req.path.startsWith(p))) {
       body.error = {
         message: rendered.message,
@@ -74,7 +93,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       const status = grpcToHttpStatus(exception.code);
       const message = grpcErrorMessage(exception);
       if (status >= 500) this.logger.warn(`upstream gRPC error ${exception.code}: ${message}`);
-      return { status, message, data: null };
+      return { status, message: redactAddresses(message), data: null };
     }
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error', data: null };

@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { RequireScope } from '../auth/scopes.decorator';
 import { ModelsUseCase } from './models.use-case';
 
 /** OpenAI's model list; `created` is unknown for upstream models and reported as 0. */
@@ -8,6 +9,7 @@ export interface OpenAiModelList {
 }
 
 @Controller('v1/models')
+@RequireScope('chat')
 export class ModelsController {
   constructor(private readonly models: ModelsUseCase) {}
 

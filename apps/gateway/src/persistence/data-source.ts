@@ -2,9 +2,10 @@ import type { ServiceDataSourceOptions } from '@ragmesh/persistence';
 import type { AppConfig } from '../config';
 import { InitGateway1735689600000 } from './1735689600000-InitGateway';
 import { FeedbackOutbox1735776000000 } from './1735776000000-FeedbackOutbox';
+import { ApiKeysAndTenants1736000000000 } from './1736000000000-ApiKeysAndTenants';
 import { GATEWAY_ENTITIES, GATEWAY_SCHEMA } from './entities';
 
-export const GATEWAY_MIGRATIONS = [InitGateway1735689600000, FeedbackOutbox1735776000000];
+export const GATEWAY_MIGRATIONS = [InitGateway1735689600000, FeedbackOutbox1735776000000, ApiKeysAndTenants1736000000000];
 
 export const dataSourceOptions = (config: Pick<AppConfig, 'DATABASE_URL'>): ServiceDataSourceOptions => ({
   url: config.DATABASE_URL,

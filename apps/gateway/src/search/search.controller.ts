@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { RequireScope } from '../auth/scopes.decorator';
 import { ok, type Envelope } from '../http/envelope';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import type { TimeRangeOutcome } from './search-options';
@@ -12,6 +13,7 @@ export interface SearchData {
 }
 
 @Controller('v1/search')
+@RequireScope('chat')
 export class SearchController {
   constructor(private readonly search: SearchUseCase) {}
 

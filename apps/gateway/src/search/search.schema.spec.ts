@@ -78,14 +78,14 @@ describe('search time window and fusion options', () => {
       fusion: 'minmax',
       bm25_weight: 0.7,
     });
-    expect(toCommand(body).searchOptions).toEqual({
+    expect(toCommand(body, 'default').searchOptions).toEqual({
       timeRangeMonths: 6,
       timeAnchor: '2024-05-01T00:00:00.000Z',
       minCandidates: 4,
       fusion: 'minmax',
       bm25Weight: 0.7,
     });
-    const plain = toCommand(parseOrThrow(chatRequestSchema, { messages: user }));
+    const plain = toCommand(parseOrThrow(chatRequestSchema, { messages: user }), 'default');
     expect(Object.values(plain.searchOptions ?? {}).every((v) => v === undefined)).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { ChatEngine, GenerateEvent, LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL } from '@ragmesh/llm';
+import { ChatEngine, GenerateEvent, LOCAL_ENGINE_MODEL, LOCAL_FEEDBACK_MODEL, LOCAL_SUMMARIZER_MODEL } from '@ragmesh/llm';
 import { DEFAULT_UPSTREAM, LOCAL_UPSTREAM, ModelNotFoundError, StaticEngineRouter } from './engine-router';
 
 function fakeEngine(name: string, models: () => Promise<string[]> = () => Promise.resolve([])): ChatEngine {
@@ -36,7 +36,7 @@ describe('StaticEngineRouter', () => {
 
     it('lists only the local models', async () => {
       const models = await router.listModels();
-      expect(models.map((m) => m.id)).toEqual([LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL]);
+      expect(models.map((m) => m.id)).toEqual([LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL, LOCAL_FEEDBACK_MODEL]);
       expect(models.every((m) => m.ownedBy === 'local' && m.upstream === 'local')).toBe(true);
     });
   });
@@ -77,6 +77,7 @@ describe('StaticEngineRouter', () => {
       expect(models.map((m) => `${m.ownedBy}/${m.id}`)).toEqual([
         `local/${LOCAL_ENGINE_MODEL}`,
         `local/${LOCAL_SUMMARIZER_MODEL}`,
+        `local/${LOCAL_FEEDBACK_MODEL}`,
         'default/qwen-7b',
         'default/llama-8b',
       ]);
@@ -85,7 +86,7 @@ describe('StaticEngineRouter', () => {
     it('still lists local and configured models when the upstream is down', async () => {
       const down = fakeEngine('openai-compatible', () => Promise.reject(new Error('ECONNREFUSED')));
       const models = await new StaticEngineRouter({ local, upstream: down, upstreamModel: 'qwen-7b' }).listModels();
-      expect(models.map((m) => m.id)).toEqual([LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL, 'qwen-7b']);
+      expect(models.map((m) => m.id)).toEqual([LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL, LOCAL_FEEDBACK_MODEL, 'qwen-7b']);
     });
   });
 });

@@ -1,19 +1,14 @@
-import {
-  ChatEngine,
-  LOCAL_ENGINE_MODEL,
-  LOCAL_SUMMARIZER_MODEL,
-  LocalExtractiveEngine,
-  OpenAiCompatibleEngine,
-} from '@ragmesh/llm';
+import { ChatEngine, LOCAL_ENGINE_MODEL, LOCAL_FEEDBACK_MODEL, LOCAL_SUMMARIZER_MODEL, LocalExtractiveEngine, withLocalFeedback } from '@ragmesh/llm';
 import type { AppConfig } from '../config';
-import { upstreamHealthCheck } from './upstream-health';
-import { PoolObserver, UpstreamPool } from './upstream-pool';
+import { OpenAiUpstream } from './openai-upstream';
+import { upstreamModelsCheck } from './upstream-health';
+import { PoolMemberConfig, PoolObserver, upstreamLabel, UpstreamPool, UpstreamSpec } from './upstream-pool';
 
 /** The names that appear in `upstream` / `owned_by`: the registry seeds the same two. */
 export const LOCAL_UPSTREAM = 'local';
 export const DEFAULT_UPSTREAM = 'default';
 export const LOCAL_MODEL_PREFIX = 'local-';
-export const LOCAL_MODELS: readonly string[] = [LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL];
+export const LOCAL_MODELS: readonly string[] = [LOCAL_ENGINE_MODEL, LOCAL_SUMMARIZER_MODEL, LOCAL_FEEDBACK_MODEL];
 export const LOCAL_KIND = 'local';
 export const UPSTREAM_KIND = 'openai-compatible';
 
@@ -26,6 +21,8 @@ export interface EngineRoute {
   engine: ChatEngine;
   upstream: string;
   model: string | undefined;
+  /** The engine queues and limits requests itself (the upstream pool: slots per upstream). */
+  selfAdmitting?: boolean;
 }
 
 export interface ModelEntry {
@@ -63,10 +60,11 @@ export interface StaticEngineRouterOptions {
  * local engine remains reachable (and testable) even when an upstream is configured.
  */
 export class StaticEngineRouter implements EngineRouter {
-  readonly hasUpstream: boolean;
+  constructor(private readonly opts: StaticEngineRouterOptions) {}
 
-  constructor(private readonly opts: StaticEngineRouterOptions) {
-    this.hasUpstream = opts.upstream !== undefined || opts.pool !== undefined;
+  /** Live: a pool fed by the registry may gain or lose every upstream at runtime. */
+  get hasUpstream(): boolean {
+    return this.opts.upstream !== undefined || (this.opts.pool !== undefined && this.opts.pool.size > 0);
   }
 
   forGeneration(model: string, sessionId?: string): EngineRoute {
@@ -109,14 +107,23 @@ export class StaticEngineRouter implements EngineRouter {
     return entries;
   }
 
+  private admission(): Pick<EngineRoute, 'selfAdmitting'> {
+    return this.poolServes ? { selfAdmitting: true } : {};
+  }
+
+  private get poolServes(): boolean {
+    return this.opts.pool !== undefined && this.opts.pool.size > 0;
+  }
+
   private upstreamEngine(sessionId: string | undefined): ChatEngine | undefined {
-    return this.opts.pool ? this.opts.pool.engineFor(sessionId) : this.opts.upstream;
+    if (this.opts.pool && this.poolServes) return this.opts.pool.engineFor(sessionId);
+    return this.opts.upstream;
   }
 
   private upstreamOr(localModel: string, sessionId?: string): EngineRoute {
     const upstream = this.upstreamEngine(sessionId);
     if (upstream) {
-      return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: this.opts.upstreamModel || undefined };
+      return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: this.opts.upstreamModel || undefined, ...this.admission() };
     }
     return { engine: this.opts.local, upstream: LOCAL_UPSTREAM, model: localModel };
   }
@@ -135,45 +142,51 @@ export class StaticEngineRouter implements EngineRouter {
       );
     }
     // The upstream is the authority on its own models; an unknown one comes back as a 404.
-    return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: requested };
+    return { engine: upstream, upstream: DEFAULT_UPSTREAM, model: requested, ...this.admission() };
   }
 }
 
-/** host:port of an upstream: short, unique within a pool, and safe as a metric label. */
-export function upstreamLabel(url: string): string {
-  return new URL(url).host;
+/** Connects one upstream given by address: its streaming client and its active health check. */
+export function connectUpstream(config: AppConfig): (spec: UpstreamSpec) => PoolMemberConfig {
+  return (spec) => ({
+    name: spec.name ?? upstreamLabel(spec.url),
+    url: spec.url,
+    engine: new OpenAiUpstream({
+      baseUrl: spec.url,
+      apiKey: config.GENERATION_UPSTREAM_API_KEY || undefined,
+      defaultModel: config.GENERATION_UPSTREAM_MODEL || undefined,
+      timeoutMs: config.GENERATION_UPSTREAM_TIMEOUT_MS,
+    }),
+    healthCheck: upstreamModelsCheck(spec.url, config.GENERATION_UPSTREAM_MODEL || undefined),
+    maxConcurrency: spec.maxConcurrency,
+    multimodalModels: spec.multimodalModels,
+  });
 }
 
-export function createEngineRouter(config: AppConfig, observer?: PoolObserver): EngineRouter {
-  const engines = config.upstreamUrls.map(
-    (baseUrl) =>
-      new OpenAiCompatibleEngine({
-        baseUrl,
-        apiKey: config.GENERATION_UPSTREAM_API_KEY || undefined,
-        defaultModel: config.GENERATION_UPSTREAM_MODEL || undefined,
-        timeoutMs: config.GENERATION_UPSTREAM_TIMEOUT_MS,
-      }),
-  );
-  const pool =
-    engines.length > 0
-      ? new UpstreamPool({
-          members: engines.map((engine, i) => ({
-            name: upstreamLabel(config.upstreamUrls[i]),
-            engine,
-            healthCheck: upstreamHealthCheck(config.upstreamUrls[i]),
-          })),
-          ttftTimeoutMs: config.GENERATION_TTFT_TIMEOUT_MS,
-          maxAttempts: config.GENERATION_MAX_ATTEMPTS,
-          breakerFailures: config.GENERATION_BREAKER_FAILURES,
-          breakerCooldownMs: config.GENERATION_BREAKER_COOLDOWN_MS,
-          affinityMaxSessions: config.GENERATION_AFFINITY_MAX_SESSIONS,
-          healthIntervalMs: config.GENERATION_HEALTH_INTERVAL_MS,
-          observer,
-        })
-      : undefined;
-  pool?.startHealthChecks();
+/** The pool, empty when nothing is configured: the registry may fill it later (`replaceUpstreams`). */
+export function createUpstreamPool(config: AppConfig, observer?: PoolObserver): UpstreamPool {
+  const connect = connectUpstream(config);
+  const pool = new UpstreamPool({
+    members: config.upstreams.map(connect),
+    connect,
+    ttftTimeoutMs: config.GENERATION_TTFT_TIMEOUT_MS,
+    maxAttempts: config.GENERATION_MAX_ATTEMPTS,
+    breakerFailures: config.GENERATION_BREAKER_FAILURES,
+    breakerCooldownMs: config.GENERATION_BREAKER_COOLDOWN_MS,
+    affinityMaxSessions: config.GENERATION_AFFINITY_MAX_SESSIONS,
+    healthIntervalMs: config.GENERATION_HEALTH_INTERVAL_MS,
+    defaultMaxConcurrency: config.GENERATION_UPSTREAM_MAX_CONCURRENCY,
+    maxQueue: config.GENERATION_MAX_QUEUE,
+    queueTimeoutMs: config.GENERATION_QUEUE_TIMEOUT_MS,
+    observer,
+  });
+  pool.startHealthChecks();
+  return pool;
+}
+
+export function createEngineRouter(config: AppConfig, pool: UpstreamPool): EngineRouter {
   return new StaticEngineRouter({
-    local: new LocalExtractiveEngine(),
+    local: withLocalFeedback(new LocalExtractiveEngine()),
     pool,
     upstreamModel: config.GENERATION_UPSTREAM_MODEL,
     defaultModel: config.GENERATION_DEFAULT_MODEL,

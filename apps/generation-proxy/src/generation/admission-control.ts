@@ -1,6 +1,18 @@
-/** Thrown when both the in-flight slots and the wait queue are full. */
+/** Minimum retry-after hint when nothing better is known. */
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Thrown when both the in-flight slots and the wait queue are full, or a queued request waited
+ * too long. `retryAfterMs` is when trying again is worth it (sent as `retry-after-ms`).
+ */
 export class AdmissionRejectedError extends Error {
   override readonly name = 'AdmissionRejectedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number = DEFAULT_RETRY_AFTER_MS,
+  ) {
+    super(message);
+  }
 }
 
 /** Thrown when a queued request is cancelled before it got a slot. */

@@ -3,13 +3,13 @@ import { foldChunks, toChunk } from './chunk-mapping';
 describe('chunk mapping', () => {
   const usage = { promptTokens: 10, completionTokens: 4, totalTokens: 14 };
 
-  it('maps a delta to a text-only chunk', () => {
-    expect(toChunk({ type: 'delta', text: 'Hel' }, 'default')).toEqual({
+  it('maps a delta to a text chunk naming the upstream that served it', () => {
+    expect(toChunk({ type: 'delta', text: 'Hel' }, '10.0.0.5:8000')).toEqual({
       delta: 'Hel',
       finishReason: '',
       usage: undefined,
       model: '',
-      upstream: '',
+      upstream: '10.0.0.5:8000',
     });
   });
 

@@ -7,10 +7,10 @@ const toProtoUsage = (usage: Usage): generation.Usage => ({
   totalTokens: usage.totalTokens,
 });
 
-/** Engine event → wire chunk: deltas carry only text; the final chunk carries the rest. */
+/** Engine event → wire chunk: deltas carry text and the serving upstream; the final chunk carries the rest. */
 export function toChunk(event: GenerateEvent, upstream: string): generation.GenerateChunk {
   if (event.type === 'delta') {
-    return { delta: event.text, finishReason: '', usage: undefined, model: '', upstream: '' };
+    return { delta: event.text, finishReason: '', usage: undefined, model: '', upstream };
   }
   return {
     delta: '',

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { generation, PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
+import { generation, PROTO_LOADER_OPTIONS, protoPath, serviceTokenInterceptor } from '@ragmesh/contracts';
 import { createServer } from 'node:net';
 // The fake upstream is a dev tool, not a lib; only tests reach for it.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningGenerationProxy, startGenerationProxy } from '../app';
 import { loadAppConfig } from '../config';
+import { LOCAL_MODELS } from '../engines/engine-router';
 
 jest.setTimeout(30_000);
 
@@ -40,7 +41,7 @@ async function boot(env: Record<string, string>): Promise<{ proxy: RunningGenera
   const port = await freePort();
   const config = loadAppConfig({ LOG_LEVEL: 'silent', GENERATION_GRPC_PORT: String(port), OPS_PORT: '0', ...env });
   const proxy = await startGenerationProxy(config);
-  const client = new GenerationService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as GenerationClient;
+  const client = new GenerationService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { interceptors: [serviceTokenInterceptor()] }) as unknown as GenerationClient;
   return { proxy, client };
 }
 
@@ -141,7 +142,7 @@ describe('generation-proxy over gRPC', () => {
 
     it('lists the local models and is ready without an upstream', async () => {
       const response = await unary<generation.ListModelsResponse>((cb) => client.listModels({}, cb));
-      expect(response.models.map((m) => m.id)).toEqual(['local-extractive', 'local-extractive-summarizer']);
+      expect(response.models.map((m) => m.id)).toEqual(LOCAL_MODELS);
       const ready = await fetch(`http://127.0.0.1:${proxy.opsPort}/health/ready`);
       expect(ready.status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${proxy.opsPort}/metrics`)).text();
@@ -175,7 +176,9 @@ describe('generation-proxy over gRPC', () => {
       // Each word arrived once: nothing duplicated.
       expect(text.match(/word1\b/gu)).toHaveLength(1);
       const final = chunks[chunks.length - 1];
-      expect(final).toMatchObject({ model: 'fake-model', upstream: 'default' });
+      // Every chunk names the pool member that served it.
+      expect(new Set(chunks.map((c) => c.upstream))).toEqual(new Set([`127.0.0.1:${fake.port}`]));
+      expect(final).toMatchObject({ model: 'fake-model' });
       expect(final.usage?.completionTokens).toBeGreaterThan(0);
     });
 
@@ -219,7 +222,7 @@ describe('generation-proxy over gRPC', () => {
       expect(err?.details).toMatch(/upstream "default" failed/);
       expect((await fetch(`http://127.0.0.1:${proxy.opsPort}/health/ready`)).status).toBe(503);
       const models = await unary<generation.ListModelsResponse>((cb) => client.listModels({}, cb));
-      expect(models.models.map((m) => m.id)).toEqual(['local-extractive', 'local-extractive-summarizer']);
+      expect(models.models.map((m) => m.id)).toEqual(LOCAL_MODELS);
     } finally {
       client.close();
       await proxy.close();

@@ -1,10 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config';
-import { createEngineRouter, ENGINE_ROUTER, EngineRouter } from '../engines/engine-router';
+import { createEngineRouter, createUpstreamPool, ENGINE_ROUTER, EngineRouter } from '../engines/engine-router';
+import type { UpstreamPool } from '../engines/upstream-pool';
 import { AdmissionController } from './admission-control';
 import { GenerationController } from './generation.controller';
 import { GenerationMetrics } from './generation.metrics';
 import { ADMISSION_CONTROLLER, GenerationUseCase } from './generation.use-case';
+
+/**
+ * The upstream pool (always present, empty without upstreams). Inject it to change the member
+ * list at runtime: `pool.replaceUpstreams(specs)` (the registry watch does).
+ */
+export const UPSTREAM_POOL = Symbol('UPSTREAM_POOL');
 
 export interface GenerationModuleOptions {
   config: AppConfig;
@@ -22,9 +29,14 @@ export class GenerationModule {
         GenerationMetrics,
         GenerationUseCase,
         {
-          provide: ENGINE_ROUTER,
+          provide: UPSTREAM_POOL,
           inject: [GenerationMetrics],
-          useFactory: (metrics: GenerationMetrics) => opts.router ?? createEngineRouter(opts.config, metrics),
+          useFactory: (metrics: GenerationMetrics) => createUpstreamPool(opts.config, metrics),
+        },
+        {
+          provide: ENGINE_ROUTER,
+          inject: [UPSTREAM_POOL],
+          useFactory: (pool: UpstreamPool) => opts.router ?? createEngineRouter(opts.config, pool),
         },
         {
           provide: ADMISSION_CONTROLLER,
@@ -35,6 +47,7 @@ export class GenerationModule {
             ),
         },
       ],
+      exports: [UPSTREAM_POOL],
     };
   }
 }

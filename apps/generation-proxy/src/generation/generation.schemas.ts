@@ -1,6 +1,7 @@
 import type { generation } from '@ragmesh/contracts';
-import type { ChatMessage, ContextChunk } from '@ragmesh/llm';
+import type { ContextChunk } from '@ragmesh/llm';
 import { z } from 'zod';
+import type { ContentPart, ProxyChatMessage } from '../engines/content-parts';
 
 export const MAX_TOKENS_LIMIT = 8192;
 export const MAX_TEMPERATURE = 2;
@@ -19,10 +20,43 @@ export class InvalidRequestError extends Error {
 
 const ROLES = ['system', 'user', 'assistant'] as const;
 
+const PART_TYPES = ['text', 'image_url'] as const;
+const DETAILS = ['', 'auto', 'low', 'high'] as const;
+/** An image is a fetchable URL or inline base64; anything else would only fail at the upstream. */
+const IMAGE_URL = /^(https?:\/\/\S+|data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+)$/iu;
+
+const contentPart = z
+  .object({
+    type: z.enum(PART_TYPES, { errorMap: () => ({ message: `must be one of ${PART_TYPES.join(', ')}` }) }),
+    text: z.string().default(''),
+    imageUrl: z.string().default(''),
+    detail: z.enum(DETAILS, { errorMap: () => ({ message: 'must be one of auto, low, high' }) }).default(''),
+  })
+  .superRefine((part, ctx) => {
+    if (part.type === 'image_url' && !IMAGE_URL.test(part.imageUrl)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['imageUrl'], message: 'must be an http(s) URL or a data:image/…;base64 URL' });
+    }
+  });
+
 const chatMessage = z.object({
   role: z.enum(ROLES, { errorMap: () => ({ message: `must be one of ${ROLES.join(', ')}` }) }),
   content: z.string(),
+  // proto-loader gives an unset optional message as null or undefined.
+  contentParts: z.object({ parts: z.array(contentPart).default([]) }).nullish(),
 });
+
+function toPart(p: z.infer<typeof contentPart>): ContentPart {
+  if (p.type === 'text') return { type: 'text', text: p.text };
+  return { type: 'image_url', imageUrl: p.imageUrl, ...(p.detail ? { detail: p.detail } : {}) };
+}
+
+/** Parts become the message; `content` falls back to their text so text-only engines still read it. */
+function toMessage(m: z.infer<typeof chatMessage>): ProxyChatMessage {
+  const parts = m.contentParts?.parts ?? [];
+  if (parts.length === 0) return { role: m.role, content: m.content };
+  const text = parts.filter((p) => p.type === 'text').map((p) => p.text).join('\n');
+  return { role: m.role, content: m.content || text, parts: parts.map(toPart) };
+}
 
 const contextChunk = z.object({
   chunkId: z.string(),
@@ -56,7 +90,7 @@ const summarizeRequest = z.object({
 
 export interface GenerateCommand {
   model: string;
-  messages: ChatMessage[];
+  messages: ProxyChatMessage[];
   context: ContextChunk[];
   maxTokens?: number;
   temperature?: number;
@@ -67,7 +101,7 @@ export interface GenerateCommand {
 export interface SummarizeCommand {
   model: string;
   previousSummary: string;
-  messages: ChatMessage[];
+  messages: ProxyChatMessage[];
   maxSentences: number;
 }
 
@@ -75,6 +109,8 @@ const SNAKE_CASE_FIELDS: Record<string, string> = {
   maxTokens: 'max_tokens',
   sessionId: 'session_id',
   chunkId: 'chunk_id',
+  contentParts: 'content_parts',
+  imageUrl: 'image_url',
   previousSummary: 'previous_summary',
   maxSentences: 'max_sentences',
 };
@@ -116,7 +152,7 @@ export function toGenerateCommand(request: Partial<generation.GenerateRequest> |
   );
   return {
     model: parsed.model.trim(),
-    messages: parsed.messages,
+    messages: parsed.messages.map(toMessage),
     context: parsed.context,
     maxTokens: unsetIfZero(parsed.maxTokens),
     temperature: unsetIfZero(parsed.temperature),
@@ -133,7 +169,7 @@ export function toSummarizeCommand(request: Partial<generation.SummarizeRequest>
   return {
     model: parsed.model.trim(),
     previousSummary: parsed.previousSummary,
-    messages: parsed.messages,
+    messages: parsed.messages.map(toMessage),
     maxSentences: Math.min(parsed.maxSentences || MAX_SUMMARY_SENTENCES, MAX_SUMMARY_SENTENCES),
   };
 }

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
 import { generation } from '@ragmesh/contracts';
 import { ChatEngine, GenerateEvent, GenerateInput, LocalExtractiveEngine, UpstreamHttpError } from '@ragmesh/llm';
@@ -151,7 +151,9 @@ describe('GenerationUseCase', () => {
     const { useCase } = setup(undefined, admission);
     const { error } = await collectError(useCase.stream(question));
     expect(error).toBeDefined();
-    expect(rpcError(error)).toEqual({ code: status.RESOURCE_EXHAUSTED, message: expect.stringMatching(/capacity exhausted/) as string });
+    expect(rpcError(error)).toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringMatching(/capacity exhausted/) as string });
+    // The hint the gateway turns into Retry-After.
+    expect((toRpcException(error).getError() as { metadata: Metadata }).metadata.get('retry-after-ms')).toEqual(['1000']);
     hold();
   });
 

@@ -2,10 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { generation } from '@ragmesh/contracts';
 import { splitSentences } from '@ragmesh/text';
 import { Observable } from 'rxjs';
+import { hasImageParts } from '../engines/content-parts';
 import { ENGINE_ROUTER, EngineRoute, EngineRouter, LOCAL_UPSTREAM, ModelNotFoundError } from '../engines/engine-router';
+import { UnsupportedRequestError, type PoolEvent } from '../engines/upstream-pool';
 import { AdmissionAbortedError, AdmissionController, AdmissionRejectedError, Release } from './admission-control';
 import { foldChunks, toChunk } from './chunk-mapping';
-import { GenerationMetrics } from './generation.metrics';
+import { GenerationMetrics, type RequestOutcome } from './generation.metrics';
 import type { GenerateCommand, SummarizeCommand } from './generation.schemas';
 
 /** An engine failed. `afterFirstToken` matters: text already sent must never be sent again. */
@@ -70,6 +72,21 @@ export async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSi
 
 export const ADMISSION_CONTROLLER = Symbol('ADMISSION_CONTROLLER');
 
+const noRelease: Release = () => undefined;
+
+/** Failures that are an answer about the request (not an engine fault), with their outcome label. */
+function classifyRefusal(err: unknown): RequestOutcome | undefined {
+  if (err instanceof AdmissionRejectedError) return 'rejected';
+  if (err instanceof UnsupportedRequestError) return 'unsupported';
+  if (err instanceof ModelNotFoundError) return 'not_found';
+  return undefined;
+}
+
+/** Per-stream token timing; the metric children are looked up once per stream, not per token. */
+export interface TokenTimer {
+  token(): void;
+}
+
 @Injectable()
 export class GenerationUseCase {
   private readonly logger = new Logger(GenerationUseCase.name);
@@ -127,11 +144,13 @@ export class GenerationUseCase {
     emit: (chunk: generation.GenerateChunk) => void,
   ): Promise<void> {
     const startedAt = performance.now();
-    const route = this.route(command.model, command.sessionId);
+    const route = this.route(command);
     const release = await this.admit(route, signal);
+    let upstream = route.upstream;
     let emittedText = false;
     try {
       let finished = false;
+      let timer: TokenTimer | undefined;
       const events = route.engine.generate({
         model: route.model,
         messages: command.messages,
@@ -142,42 +161,54 @@ export class GenerationUseCase {
         signal,
       });
       for await (const event of untilAborted(events, signal)) {
+        // The pool names the member that served each event; other engines are their route.
+        upstream = (event as Partial<PoolEvent>).upstream ?? route.upstream;
         if (event.type === 'delta') {
           if (event.text === '') continue;
-          if (!emittedText) this.metrics.firstToken(route.engine.name, (performance.now() - startedAt) / 1000);
+          if (timer) timer.token();
+          else timer = this.metrics.tokenTimer(upstream, startedAt);
           emittedText = true;
         } else {
           finished = true;
-          this.metrics.usage(event.usage.promptTokens, event.usage.completionTokens);
+          this.metrics.usage(upstream, event.usage.promptTokens, event.usage.completionTokens);
         }
-        emit(toChunk(event, route.upstream));
+        emit(toChunk(event, upstream));
       }
       if (!finished) {
-        throw new UpstreamFailedError(route.upstream, undefined, emittedText, 'the stream ended without a final event');
+        throw new UpstreamFailedError(upstream, undefined, emittedText, 'the stream ended without a final event');
       }
       this.metrics.request(route.engine.name, 'ok');
-      this.logger.log(
-        `generation ok: engine=${route.engine.name} upstream=${route.upstream} in ${Math.round(performance.now() - startedAt)} ms`,
-      );
+      this.logger.debug(`generation ok: engine=${route.engine.name} upstream=${upstream} in ${Math.round(performance.now() - startedAt)} ms`);
     } catch (err) {
-      const failure = this.failure(route, err, signal, emittedText);
-      this.logger.warn(`generation ${failure.name}: engine=${route.engine.name} upstream=${route.upstream}: ${failure.message}`);
+      const failure = this.failure({ ...route, upstream }, err, signal, emittedText);
+      this.logger.warn(`generation ${failure.name}: engine=${route.engine.name} upstream=${upstream}: ${failure.message}`);
       throw failure;
     } finally {
       release();
     }
   }
 
-  private route(model: string, sessionId: string | undefined): EngineRoute {
+  private route(command: GenerateCommand): EngineRoute {
+    let route: EngineRoute;
     try {
-      return this.router.forGeneration(model, sessionId);
+      route = this.router.forGeneration(command.model, command.sessionId);
     } catch (err) {
       if (err instanceof ModelNotFoundError) this.metrics.request('none', 'not_found');
       throw err;
     }
+    if (route.upstream === LOCAL_UPSTREAM && hasImageParts(command.messages)) {
+      this.metrics.request(route.engine.name, 'unsupported');
+      throw new UnsupportedRequestError(
+        `the request has image content parts but model "${route.model ?? route.engine.name}" is the local extractive engine, which reads no images; ` +
+          'send it to an upstream model labelled multimodal',
+      );
+    }
+    return route;
   }
 
+  /** The local engine shares the proxy's CPU: a global slot limit. The pool limits per upstream itself. */
   private async admit(route: EngineRoute, signal: AbortSignal): Promise<Release> {
+    if (route.selfAdmitting) return noRelease;
     try {
       return await this.admission.acquire(signal);
     } catch (err) {
@@ -192,6 +223,15 @@ export class GenerationUseCase {
     if (signal.aborted || err instanceof RequestCancelledError) {
       this.metrics.request(route.engine.name, 'cancelled');
       return err instanceof RequestCancelledError ? err : new RequestCancelledError('generation cancelled by the caller');
+    }
+    const outcome = classifyRefusal(err);
+    if (outcome) {
+      this.metrics.request(route.engine.name, outcome);
+      return err as Error;
+    }
+    if (err instanceof AdmissionAbortedError) {
+      this.metrics.request(route.engine.name, 'cancelled');
+      return err;
     }
     this.metrics.request(route.engine.name, 'error');
     if (err instanceof UpstreamFailedError) return err;

@@ -1,11 +1,22 @@
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
 import { ModelNotFoundError } from '../engines/engine-router';
+import { UnsupportedRequestError } from '../engines/upstream-pool';
 import { AdmissionAbortedError, AdmissionRejectedError } from './admission-control';
 import { InvalidRequestError } from './generation.schemas';
 import { RequestCancelledError, UpstreamFailedError } from './generation.use-case';
 
 const HTTP_NOT_FOUND = 404;
+
+/** Trailing metadata of RESOURCE_EXHAUSTED: milliseconds until a retry is worth it (the gateway sends 429 + Retry-After). */
+export const RETRY_AFTER_METADATA_KEY = 'retry-after-ms';
+
+function exhausted(err: AdmissionRejectedError): RpcException {
+  const metadata = new Metadata();
+  metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
+  // grpc-js sends `metadata` of the emitted error object as the call's trailers.
+  return new RpcException({ code: status.RESOURCE_EXHAUSTED, message: err.message, metadata });
+}
 
 /** Domain errors → gRPC status; anything unexpected stays INTERNAL with its message. */
 export function toRpcException(err: unknown): RpcException {
@@ -13,7 +24,8 @@ export function toRpcException(err: unknown): RpcException {
   const rpc = (code: status, message: string): RpcException => new RpcException({ code, message });
   if (err instanceof InvalidRequestError) return rpc(status.INVALID_ARGUMENT, err.message);
   if (err instanceof ModelNotFoundError) return rpc(status.NOT_FOUND, err.message);
-  if (err instanceof AdmissionRejectedError) return rpc(status.RESOURCE_EXHAUSTED, err.message);
+  if (err instanceof AdmissionRejectedError) return exhausted(err);
+  if (err instanceof UnsupportedRequestError) return rpc(status.FAILED_PRECONDITION, err.message);
   if (err instanceof AdmissionAbortedError || err instanceof RequestCancelledError) {
     return rpc(status.CANCELLED, err.message);
   }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { generation, PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
+import { generation, PROTO_LOADER_OPTIONS, protoPath, serviceTokenInterceptor } from '@ragmesh/contracts';
 import { createServer } from 'node:net';
 // The fake upstream is a dev tool, not a lib; only tests reach for it.
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -83,7 +83,7 @@ describe('generation-proxy with a pool of two upstreams', () => {
       ...env,
     });
     proxy = await startGenerationProxy(config);
-    client = new GenerationService(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as GenerationClient;
+    client = new GenerationService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { interceptors: [serviceTokenInterceptor()] }) as unknown as GenerationClient;
   }
 
   const metrics = async () => (await fetch(`http://127.0.0.1:${proxy.opsPort}/metrics`)).text();

@@ -31,6 +31,18 @@ export class UpstreamEntity {
   @Column({ name: 'checked_at', type: 'timestamptz', nullable: true })
   checkedAt!: Date | null;
 
+  @Column({ type: 'double precision', default: 1 })
+  weight!: number;
+
+  @Column({ name: 'max_concurrency', type: 'integer', default: 0 })
+  maxConcurrency!: number;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  labels!: string[];
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt!: Date;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -1,13 +1,24 @@
 import axios, { AxiosInstance } from 'axios';
 import { z } from 'zod';
+import { readUpstreamMetrics, UpstreamMetrics } from '../models/upstream-metrics';
+
+export interface ServedModel {
+  id: string;
+  /** vLLM lists a LoRA adapter with the base model it applies to as its parent. */
+  parent: string | null;
+}
 
 export interface ProbeResult {
   up: boolean;
   models: string[];
   error: string | null;
+  served?: ServedModel[];
+  metrics?: UpstreamMetrics;
+  /** Why /metrics could not be read; the upstream still counts as up. */
+  metricsError?: string;
 }
 
-const modelList = z.object({ data: z.array(z.object({ id: z.string().min(1) })) });
+const modelList = z.object({ data: z.array(z.object({ id: z.string().min(1), parent: z.string().nullish() })) });
 
 // Error bodies can be whole HTML pages; the stored reason stays readable.
 const MAX_ERROR_CHARS = 300;
@@ -38,9 +49,21 @@ export class HttpUpstreamProber extends UpstreamProber {
       if (models.status !== 200) return this.down(`GET /v1/models answered HTTP ${models.status}`);
       const parsed = modelList.safeParse(models.data);
       if (!parsed.success) return this.down('GET /v1/models: response has no data[].id list');
-      return { up: true, models: parsed.data.data.map((m) => m.id), error: null };
+      const served = parsed.data.data.map((m) => ({ id: m.id, parent: m.parent ?? null }));
+      return { up: true, models: served.map((m) => m.id), error: null, served, ...(await this.metrics(baseUrl)) };
     } catch (err) {
       return this.down(describe(err));
+    }
+  }
+
+  /** Metrics are optional: a Ray Serve endpoint may not expose vLLM's. */
+  private async metrics(baseUrl: string): Promise<Pick<ProbeResult, 'metrics' | 'metricsError'>> {
+    try {
+      const res = await this.http.get<string>(`${baseUrl}/metrics`, { responseType: 'text' });
+      if (res.status !== 200) return { metricsError: `GET /metrics answered HTTP ${res.status}` };
+      return { metrics: readUpstreamMetrics(res.data) };
+    } catch (err) {
+      return { metricsError: describe(err).slice(0, MAX_ERROR_CHARS) };
     }
   }
 

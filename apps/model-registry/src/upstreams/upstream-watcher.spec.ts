@@ -11,9 +11,18 @@ class MemoryRepository extends UpstreamRepository {
     return Promise.resolve([...this.rows].sort((a, b) => a.name.localeCompare(b.name)));
   }
   upsert(u: UpstreamUpsert): Promise<UpstreamRecord> {
-    const record: UpstreamRecord = { id: `id-${u.name}`, ...u, lastError: null, checkedAt: null };
+    const record: UpstreamRecord = { id: `id-${u.name}`, weight: 1, maxConcurrency: 0, labels: [], ...u, lastError: null, checkedAt: null, updatedAt: new Date() };
     this.rows.push(record);
     return Promise.resolve(record);
+  }
+  findByName(name: string): Promise<UpstreamRecord | null> {
+    return Promise.resolve(this.rows.find((r) => r.name === name) ?? null);
+  }
+  update(): Promise<UpstreamRecord | null> {
+    return Promise.reject(new Error('not used by the watcher'));
+  }
+  remove(): Promise<UpstreamRecord | null> {
+    return Promise.reject(new Error('not used by the watcher'));
   }
   listProbeTargets(): Promise<UpstreamRecord[]> {
     return Promise.resolve(this.rows.filter((r) => r.kind !== 'local'));

@@ -1,6 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
 import { MetricsService } from '@ragmesh/observability';
 import type { Gauge } from 'prom-client';
+import { ModelStatusService } from '../models/model-status.service';
+import { UpstreamFeed } from './upstream-feed';
 import { UpstreamProber } from './upstream-prober';
 import { UpstreamRecord, UpstreamRepository } from './upstream.repository';
 
@@ -27,6 +29,8 @@ export class UpstreamWatcher implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly prober: UpstreamProber,
     @Inject(WATCHER_OPTIONS) private readonly opts: WatcherOptions,
     metrics: MetricsService,
+    @Optional() private readonly feed?: UpstreamFeed,
+    @Optional() private readonly modelStatus?: ModelStatusService,
   ) {
     this.upGauge = metrics.gauge('ragmesh_registry_upstream_up', 'Whether the last probe found the upstream up (1) or down (0)', ['upstream']);
   }
@@ -50,16 +54,15 @@ export class UpstreamWatcher implements OnApplicationBootstrap, OnModuleDestroy 
   private async check(upstream: UpstreamRecord): Promise<void> {
     const result = await this.prober.probe(upstream.baseUrl);
     const status = result.up ? 'up' : 'down';
-    await this.upstreams.recordProbe(upstream.id, {
-      status,
-      models: result.up ? result.models : undefined,
-      lastError: result.error,
-      checkedAt: new Date(),
-    });
+    const outcome = { status, models: result.up ? result.models : undefined, lastError: result.error, checkedAt: new Date() } as const;
+    await this.upstreams.recordProbe(upstream.id, outcome);
     this.upGauge.set({ upstream: upstream.name }, result.up ? 1 : 0);
+    // Model rows are a view of the same probe; a failure there must not stop the round.
+    await this.modelStatus?.recordProbe(upstream, result).catch((err: unknown) => this.logger.error(`model status of "${upstream.name}": ${String(err)}`));
     if (status !== upstream.status) {
       const detail = result.error ? `: ${result.error}` : ` serving ${result.models.join(', ') || 'no models'}`;
       this.logger.log(`upstream "${upstream.name}" ${upstream.status} → ${status}${detail}`);
+      this.feed?.publish('upserted', { ...upstream, ...outcome, models: outcome.models ?? upstream.models });
     }
   }
 

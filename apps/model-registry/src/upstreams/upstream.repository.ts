@@ -11,6 +11,10 @@ export interface UpstreamRecord {
   status: UpstreamStatus;
   lastError: string | null;
   checkedAt: Date | null;
+  weight: number;
+  maxConcurrency: number;
+  labels: string[];
+  updatedAt: Date;
 }
 
 export interface UpstreamUpsert {
@@ -19,7 +23,12 @@ export interface UpstreamUpsert {
   kind: UpstreamKind;
   models: string[];
   status: UpstreamStatus;
+  weight?: number;
+  maxConcurrency?: number;
+  labels?: string[];
 }
+
+export type UpstreamChanges = Partial<Pick<UpstreamRecord, 'baseUrl' | 'kind' | 'models' | 'weight' | 'maxConcurrency' | 'labels'>>;
 
 export interface ProbeOutcome {
   status: 'up' | 'down';
@@ -36,6 +45,10 @@ export abstract class UpstreamRepository {
   abstract upsert(upstream: UpstreamUpsert): Promise<UpstreamRecord>;
   abstract listProbeTargets(): Promise<UpstreamRecord[]>;
   abstract recordProbe(id: string, outcome: ProbeOutcome): Promise<void>;
+  abstract findByName(name: string): Promise<UpstreamRecord | null>;
+  /** Null when no upstream has this name. A changed URL or kind starts over as unchecked. */
+  abstract update(name: string, changes: UpstreamChanges): Promise<UpstreamRecord | null>;
+  abstract remove(name: string): Promise<UpstreamRecord | null>;
 }
 
 const toRecord = (e: UpstreamEntity): UpstreamRecord => ({
@@ -47,6 +60,10 @@ const toRecord = (e: UpstreamEntity): UpstreamRecord => ({
   status: e.status,
   lastError: e.lastError,
   checkedAt: e.checkedAt,
+  weight: e.weight,
+  maxConcurrency: e.maxConcurrency,
+  labels: e.labels,
+  updatedAt: e.updatedAt,
 });
 
 @Injectable()
@@ -67,8 +84,8 @@ export class TypeOrmUpstreamRepository extends UpstreamRepository {
       .createQueryBuilder()
       .insert()
       .into(UpstreamEntity)
-      .values({ ...upstream, lastError: null, checkedAt: null })
-      .orUpdate(['base_url', 'kind', 'models', 'status', 'last_error', 'checked_at'], ['name'])
+      .values({ weight: 1, maxConcurrency: 0, labels: [], ...upstream, lastError: null, checkedAt: null, updatedAt: new Date() })
+      .orUpdate(['base_url', 'kind', 'models', 'status', 'last_error', 'checked_at', 'weight', 'max_concurrency', 'labels', 'updated_at'], ['name'])
       .execute();
     return toRecord(await this.repo.findOneByOrFail({ name: upstream.name }));
   }
@@ -84,5 +101,25 @@ export class TypeOrmUpstreamRepository extends UpstreamRepository {
       checkedAt: outcome.checkedAt,
       ...(outcome.models ? { models: outcome.models } : {}),
     });
+  }
+
+  async findByName(name: string): Promise<UpstreamRecord | null> {
+    const found = await this.repo.findOneBy({ name });
+    return found ? toRecord(found) : null;
+  }
+
+  async update(name: string, changes: UpstreamChanges): Promise<UpstreamRecord | null> {
+    const current = await this.repo.findOneBy({ name });
+    if (!current) return null;
+    const moved = (changes.baseUrl !== undefined && changes.baseUrl !== current.baseUrl) || (changes.kind !== undefined && changes.kind !== current.kind);
+    await this.repo.update(current.id, { ...changes, updatedAt: new Date(), ...(moved ? { status: 'unknown' as const, lastError: null, checkedAt: null } : {}) });
+    return toRecord(await this.repo.findOneByOrFail({ id: current.id }));
+  }
+
+  async remove(name: string): Promise<UpstreamRecord | null> {
+    const current = await this.repo.findOneBy({ name });
+    if (!current) return null;
+    await this.repo.delete(current.id);
+    return toRecord(current);
   }
 }

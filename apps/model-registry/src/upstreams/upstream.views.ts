@@ -11,6 +11,10 @@ export function toGrpcUpstream(u: UpstreamRecord): registry.Upstream {
     status: u.status,
     lastError: u.lastError ?? '',
     checkedAt: u.checkedAt?.toISOString() ?? '',
+    weight: u.weight,
+    maxConcurrency: u.maxConcurrency,
+    labels: u.labels,
+    updatedAt: u.updatedAt.toISOString(),
   };
 }
 
@@ -24,6 +28,10 @@ export interface UpstreamJson {
   status: string;
   last_error: string | null;
   checked_at: string | null;
+  weight: number;
+  max_concurrency: number;
+  labels: string[];
+  updated_at: string;
 }
 
 export function toJsonUpstream(u: UpstreamRecord): UpstreamJson {
@@ -36,5 +44,9 @@ export function toJsonUpstream(u: UpstreamRecord): UpstreamJson {
     status: u.status,
     last_error: u.lastError,
     checked_at: u.checkedAt?.toISOString() ?? null,
+    weight: u.weight,
+    max_concurrency: u.maxConcurrency,
+    labels: u.labels,
+    updated_at: u.updatedAt.toISOString(),
   };
 }

@@ -1,13 +1,8 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { validateRegisterUpstream } from './upstream.schemas';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
+import { Envelope, invalid, ok } from '../http/envelope';
+import { Validated, validateRegisterUpstream, validateUpdateUpstream, validateUpstreamName } from './upstream.schemas';
 import { toJsonUpstream, UpstreamJson } from './upstream.views';
-import { ListModelsUseCase, ListUpstreamsUseCase, RegisterUpstreamUseCase } from './upstreams.use-cases';
-
-export interface Envelope<T> {
-  status: 'ok' | 'error';
-  message: string;
-  data: T;
-}
+import { ListModelsUseCase, ListUpstreamsUseCase, RegisterUpstreamUseCase, RemoveUpstreamUseCase, UpdateUpstreamUseCase } from './upstreams.use-cases';
 
 interface ModelJson {
   id: string;
@@ -16,42 +11,61 @@ interface ModelJson {
   kind: string;
 }
 
-const ok = <T>(message: string, data: T): Envelope<T> => ({ status: 'ok', message, data });
-
-/** The REST body's snake_case names → the command's internal names. */
+/** The REST body's snake_case names → the command's internal names (absent stays absent). */
 function fromJsonBody(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
-  const { base_url: baseUrl, ...rest } = body as Record<string, unknown>;
-  return { ...rest, baseUrl };
+  const { base_url: baseUrl, max_concurrency: maxConcurrency, ...rest } = body as Record<string, unknown>;
+  return { ...rest, ...(baseUrl !== undefined ? { baseUrl } : {}), ...(maxConcurrency !== undefined ? { maxConcurrency } : {}) };
 }
 
-/** Admin REST for operators; the same use-cases as the gRPC service. */
-@Controller('v1')
+function valid<T>(validated: Validated<T>, what: string): T {
+  if (!validated.ok) throw invalid(what, validated.errors);
+  return validated.value;
+}
+
+const UPSTREAMS = ['v1/upstreams', 'v1/admin/upstreams'];
+const UPSTREAM = UPSTREAMS.map((p) => `${p}/:name`);
+
+/** Admin REST for operators (upstreams under /v1 and /v1/admin); the same use-cases as the gRPC service. */
+@Controller()
 export class UpstreamsHttpController {
   constructor(
     private readonly register: RegisterUpstreamUseCase,
+    private readonly update: UpdateUpstreamUseCase,
+    private readonly remove: RemoveUpstreamUseCase,
     private readonly listUpstreamsUseCase: ListUpstreamsUseCase,
     private readonly listModelsUseCase: ListModelsUseCase,
   ) {}
 
-  @Get('upstreams')
+  @Get(UPSTREAMS)
   async listUpstreams(): Promise<Envelope<{ upstreams: UpstreamJson[] }>> {
     const upstreams = await this.listUpstreamsUseCase.execute();
     return ok(`${upstreams.length} upstreams`, { upstreams: upstreams.map(toJsonUpstream) });
   }
 
-  @Post('upstreams')
+  @Post(UPSTREAMS)
   @HttpCode(HttpStatus.CREATED)
   async registerUpstream(@Body() body: unknown): Promise<Envelope<{ upstream: UpstreamJson }>> {
-    const validated = validateRegisterUpstream(fromJsonBody(body));
-    if (!validated.ok) {
-      throw new BadRequestException({ status: 'error', message: 'invalid upstream', data: { errors: validated.errors } });
-    }
-    const upstream = await this.register.execute(validated.value);
+    const upstream = await this.register.execute(valid(validateRegisterUpstream(fromJsonBody(body)), 'invalid upstream'));
     return ok(`upstream "${upstream.name}" registered`, { upstream: toJsonUpstream(upstream) });
   }
 
-  @Get('models')
+  /** Changes only the fields present; the path names the upstream. */
+  @Patch(UPSTREAM)
+  async updateUpstream(@Param('name') name: string, @Body() body: unknown): Promise<Envelope<{ upstream: UpstreamJson }>> {
+    const changes = fromJsonBody(body);
+    const input = typeof changes === 'object' && changes !== null && !Array.isArray(changes) ? { ...changes, name } : changes;
+    const upstream = await this.update.execute(valid(validateUpdateUpstream(input), 'invalid upstream update'));
+    return ok(`upstream "${upstream.name}" updated`, { upstream: toJsonUpstream(upstream) });
+  }
+
+  @Delete(UPSTREAM)
+  async removeUpstream(@Param('name') name: string): Promise<Envelope<{ upstream: UpstreamJson }>> {
+    const upstream = await this.remove.execute(valid(validateUpstreamName(name), 'invalid upstream name'));
+    return ok(`upstream "${upstream.name}" removed`, { upstream: toJsonUpstream(upstream) });
+  }
+
+  @Get('v1/models')
   async listModels(): Promise<Envelope<{ models: ModelJson[] }>> {
     const models = (await this.listModelsUseCase.execute()).map((m) => ({
       id: m.id,

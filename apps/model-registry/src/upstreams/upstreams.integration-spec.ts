@@ -1,48 +1,21 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { generation, PROTO_LOADER_OPTIONS, protoPath, registry } from '@ragmesh/contracts';
+import { generation, registry } from '@ragmesh/contracts';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 // The fake upstream is a dev tool, not a lib; only tests reach for it.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningModelRegistry, startModelRegistry } from '../app';
 import { loadAppConfig } from '../config';
+import { Callback, eventually, freePort, registryClient, unary } from '../testing/it-helpers';
 
 jest.setTimeout(30_000);
 
-type Callback<T> = (err: grpc.ServiceError | null, res?: T) => void;
-type RegistryClient = grpc.Client & {
+type RegistryClient = {
   registerUpstream(req: Partial<registry.RegisterUpstreamRequest>, cb: Callback<registry.Upstream>): grpc.ClientUnaryCall;
   listUpstreams(req: object, cb: Callback<registry.ListUpstreamsResponse>): grpc.ClientUnaryCall;
   listModels(req: object, cb: Callback<generation.ListModelsResponse>): grpc.ClientUnaryCall;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const unary = <T>(fn: (cb: Callback<T>) => unknown): Promise<T> =>
-  new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res as T))));
-
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
 const run = randomBytes(4).toString('hex');
@@ -52,7 +25,7 @@ const schema = `registry_it_${run}`;
 describe('model-registry against PostgreSQL', () => {
   let fake: FakeOpenAi;
   let registryApp: RunningModelRegistry;
-  let client: RegistryClient;
+  let client: RegistryClient & grpc.Client;
   let http: string;
 
   beforeAll(async () => {
@@ -60,6 +33,7 @@ describe('model-registry against PostgreSQL', () => {
     const grpcPort = await freePort();
     const config = loadAppConfig({
       DATABASE_URL,
+      AMQP_URL: process.env.AMQP_URL,
       LOG_LEVEL: 'silent',
       REGISTRY_GRPC_PORT: String(grpcPort),
       REGISTRY_HTTP_PORT: '0',
@@ -70,10 +44,7 @@ describe('model-registry against PostgreSQL', () => {
     });
     registryApp = await startModelRegistry(config, { schema });
     http = `http://127.0.0.1:${registryApp.httpPort}`;
-    const definition = protoLoader.loadSync(protoPath('registry'), PROTO_LOADER_OPTIONS);
-    const v1 = (grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject).v1 as grpc.GrpcObject;
-    const Service = v1.ModelRegistryService as grpc.ServiceClientConstructor;
-    client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as unknown as RegistryClient;
+    client = registryClient<RegistryClient>(`127.0.0.1:${grpcPort}`);
   });
 
   afterAll(async () => {

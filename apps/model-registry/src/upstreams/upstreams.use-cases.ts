@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { LOCAL_UPSTREAM_NAME, RegisterUpstreamCommand } from './upstream.schemas';
+import { UpstreamFeed } from './upstream-feed';
+import { LOCAL_UPSTREAM_NAME, RegisterUpstreamCommand, UpdateUpstreamCommand } from './upstream.schemas';
 import { UpstreamRecord, UpstreamRepository } from './upstream.repository';
+
+export class UnknownUpstreamError extends Error {
+  constructor(readonly upstreamName: string) {
+    super(`upstream "${upstreamName}" does not exist`);
+  }
+}
 
 export interface ModelView {
   id: string;
@@ -11,11 +18,47 @@ export interface ModelView {
 
 @Injectable()
 export class RegisterUpstreamUseCase {
-  constructor(private readonly upstreams: UpstreamRepository) {}
+  constructor(
+    private readonly upstreams: UpstreamRepository,
+    private readonly feed: UpstreamFeed,
+  ) {}
 
   /** Idempotent by name: registering again replaces the entry, which the watcher re-checks. */
-  execute(command: RegisterUpstreamCommand): Promise<UpstreamRecord> {
-    return this.upstreams.upsert({ ...command, status: 'unknown' });
+  async execute(command: RegisterUpstreamCommand): Promise<UpstreamRecord> {
+    const upstream = await this.upstreams.upsert({ ...command, status: 'unknown' });
+    this.feed.publish('upserted', upstream);
+    return upstream;
+  }
+}
+
+@Injectable()
+export class UpdateUpstreamUseCase {
+  constructor(
+    private readonly upstreams: UpstreamRepository,
+    private readonly feed: UpstreamFeed,
+  ) {}
+
+  async execute(command: UpdateUpstreamCommand): Promise<UpstreamRecord> {
+    const { name, ...changes } = command;
+    const upstream = await this.upstreams.update(name, changes);
+    if (!upstream) throw new UnknownUpstreamError(name);
+    this.feed.publish('upserted', upstream);
+    return upstream;
+  }
+}
+
+@Injectable()
+export class RemoveUpstreamUseCase {
+  constructor(
+    private readonly upstreams: UpstreamRepository,
+    private readonly feed: UpstreamFeed,
+  ) {}
+
+  async execute(name: string): Promise<UpstreamRecord> {
+    const removed = await this.upstreams.remove(name);
+    if (!removed) throw new UnknownUpstreamError(name);
+    this.feed.publish('removed', removed);
+    return removed;
   }
 }
 

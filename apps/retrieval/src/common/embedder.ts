@@ -1,14 +1,40 @@
-/** Dense vectors for chunks and queries (the local HashingEmbedder by default). Abstract for DI and fakes. */
+import { HashingEmbedder, OpenAiEmbeddingClient } from '@ragmesh/llm';
+
+/**
+ * Makes dense vectors (L2-normalised) for chunks and queries. `name` is the model name stored
+ * with every vector: vectors of two names are never compared. Abstract for DI and fakes.
+ */
 export abstract class Embedder {
   abstract readonly name: string;
-  abstract readonly dimensions: number;
-  abstract embed(text: string): number[];
+  /** One vector per text, in order. */
+  abstract embed(texts: string[]): Promise<number[][]>;
 }
 
-/** Vectors are L2-normalised by the embedder, so the dot product is the cosine. */
-export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  let sum = 0;
-  for (let i = 0; i < n; i += 1) sum += a[i] * b[i];
-  return sum;
+/** The built-in hashing embedder (libs/llm): no model, no network, always available. */
+export class LocalHashingEmbedder extends Embedder {
+  readonly name: string;
+
+  constructor(private readonly hashing = new HashingEmbedder()) {
+    super();
+    this.name = hashing.name;
+  }
+
+  embed(texts: string[]): Promise<number[][]> {
+    return Promise.resolve(texts.map((text) => this.hashing.embed(text)));
+  }
 }
+
+/** A model behind an OpenAI-compatible `/v1/embeddings` upstream (e.g. vLLM serving a Korean embedding model). */
+export class UpstreamEmbedder extends Embedder {
+  readonly name: string;
+
+  constructor(private readonly client: OpenAiEmbeddingClient) {
+    super();
+    this.name = client.model;
+  }
+
+  embed(texts: string[]): Promise<number[][]> {
+    return this.client.embed(texts);
+  }
+}
+

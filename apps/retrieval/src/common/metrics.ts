@@ -11,6 +11,8 @@ export abstract class RetrievalMetrics {
   abstract indexSize(documents: number, chunks: number): void;
   abstract searchCompleted(seconds: number): void;
   abstract eventPublishFailed(type: string): void;
+  abstract queryEmbeddingFailed(): void;
+  abstract chunksReembedded(count: number): void;
 }
 
 @Injectable()
@@ -21,6 +23,8 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
   private readonly documents;
   private readonly searchLatency;
   private readonly publishFailures;
+  private readonly queryEmbeddingFailures;
+  private readonly reembedded;
 
   constructor(metrics: MetricsService) {
     super();
@@ -38,6 +42,14 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
       'ragmesh_retrieval_event_publish_failures_total',
       'document.* events that could not be published after the change was committed',
       ['type'],
+    );
+    this.queryEmbeddingFailures = metrics.counter(
+      'ragmesh_retrieval_query_embedding_failures_total',
+      'Searches answered by BM25 alone because the query could not be embedded',
+    );
+    this.reembedded = metrics.counter(
+      'ragmesh_retrieval_reembedded_chunks_total',
+      'Chunks given a vector by the newly configured embedding model in the background',
     );
   }
 
@@ -60,5 +72,13 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
 
   eventPublishFailed(type: string): void {
     this.publishFailures.inc({ type });
+  }
+
+  queryEmbeddingFailed(): void {
+    this.queryEmbeddingFailures.inc();
+  }
+
+  chunksReembedded(count: number): void {
+    this.reembedded.inc(count);
   }
 }

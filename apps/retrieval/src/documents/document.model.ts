@@ -12,14 +12,32 @@ export interface DocumentRecord {
   contentHash: string;
 }
 
-export interface ChunkRecord {
+/**
+ * The vectors stored with a chunk: `embedding` by `embeddingModel` (the model it is served
+ * with), and while the configured model changes, `nextEmbedding` by `nextEmbeddingModel`
+ * (made in the background; promoted to `embedding` once every chunk has one).
+ */
+export interface ChunkVectors {
+  embedding: number[];
+  embeddingModel: string;
+  nextEmbedding: number[] | null;
+  nextEmbeddingModel: string | null;
+}
+
+/** The chunk's vector by this model, if it has one. */
+export function vectorBy(chunk: ChunkVectors, model: string): number[] | undefined {
+  if (chunk.embeddingModel === model) return chunk.embedding;
+  if (chunk.nextEmbeddingModel === model && chunk.nextEmbedding !== null) return chunk.nextEmbedding;
+  return undefined;
+}
+
+export interface ChunkRecord extends ChunkVectors {
   id: string;
   documentId: string;
   chunkIndex: number;
   text: string;
   heading: string | null;
   tokenCount: number;
-  embedding: number[];
   metadata: Record<string, string>;
 }
 
@@ -35,13 +53,12 @@ export interface DocumentSummary {
 }
 
 /** A chunk with what search and GetChunk need from its document. */
-export interface ChunkWithDocument {
+export interface ChunkWithDocument extends ChunkVectors {
   chunkId: string;
   documentId: string;
   chunkIndex: number;
   text: string;
   heading: string | null;
-  embedding: number[];
   title: string;
   collection: string;
   publishedAt: Date | null;

@@ -1,16 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { chunkText } from '@ragmesh/text';
+import { type Chunk, chunkText } from '@ragmesh/text';
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { Embedder } from '../common/embedder';
-import { InvalidArgumentError, parseCommand } from '../common/errors';
+import { InvalidArgumentError, parseCommand, UnavailableError } from '../common/errors';
 import { KeyedLock } from '../common/keyed-lock';
 import { RetrievalMetrics } from '../common/metrics';
 import { collectionName, isIsoDate, stringMap } from '../common/schemas';
 import { CHUNKING_SETTINGS, type ChunkingSettings } from '../common/settings';
+import { EmbeddingModels } from '../embedding/embedding-models';
 import { SearchIndex } from '../search/search-index';
 import { DocumentEvents } from './document-events';
-import { type ChunkRecord, chunkIdOf, type ChunkWithDocument, DOCUMENT_FORMATS, type DocumentRecord, indexedText } from './document.model';
+import { type ChunkRecord, type ChunkVectors, chunkIdOf, type ChunkWithDocument, DOCUMENT_FORMATS, type DocumentRecord, indexedText } from './document.model';
 import { DocumentsRepository } from './documents.repository';
 import { publishAfterCommit } from './publish-after-commit';
 
@@ -67,15 +67,17 @@ export interface PreparedDocument {
   chunks: ChunkRecord[];
 }
 
+/** A validated document and its chunks, not yet embedded. */
+export interface ChunkedDocument {
+  document: DocumentRecord;
+  pieces: Chunk[];
+}
+
 /**
- * Chunks and embeds a document; throws InvalidArgumentError when nothing indexable is left.
- * Pure work before any write, so a batch can prepare every document before touching storage.
+ * Validates and chunks a document; throws InvalidArgumentError when nothing indexable is left.
+ * Pure work before any write, so a batch can check every document before touching storage.
  */
-export function prepareDocument(
-  input: IngestCommand,
-  embedder: Embedder,
-  chunking: ChunkingSettings,
-): PreparedDocument {
+export function chunkDocument(input: IngestCommand, chunking: ChunkingSettings): ChunkedDocument {
   const command = parseCommand(ingestCommandSchema, input);
   const documentId = command.id === '' ? randomUUID() : command.id;
   const pieces = chunkText(command.content, {
@@ -84,7 +86,6 @@ export function prepareDocument(
     format: command.format,
   });
   if (pieces.length === 0) throw new InvalidArgumentError('content', 'has no indexable text');
-
   const document: DocumentRecord = {
     id: documentId,
     title: command.title,
@@ -95,17 +96,35 @@ export function prepareDocument(
     publishedAt: command.publishedAt,
     contentHash: createHash('sha256').update(command.content).digest('hex'),
   };
-  const chunks: ChunkRecord[] = pieces.map((piece) => ({
-    id: chunkIdOf(documentId, piece.index),
-    documentId,
-    chunkIndex: piece.index,
-    text: piece.text,
-    heading: piece.heading ?? null,
-    tokenCount: piece.tokenCount,
-    embedding: embedder.embed(indexedText(command.title, piece.text)),
-    metadata: { embedder: embedder.name },
+  return { document, pieces };
+}
+
+/**
+ * Embeds the chunks of every document in one call (an upstream gets whole batches); an
+ * upstream failure is UNAVAILABLE (nothing was written, the call can be retried).
+ */
+export async function embedDocuments(docs: ChunkedDocument[], models: EmbeddingModels): Promise<PreparedDocument[]> {
+  const texts = docs.flatMap(({ document, pieces }) => pieces.map((piece) => indexedText(document.title, piece.text)));
+  let vectors: ChunkVectors[];
+  try {
+    vectors = await models.vectorsFor(texts);
+  } catch (err) {
+    throw new UnavailableError(`embedding failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let next = 0;
+  return docs.map(({ document, pieces }) => ({
+    document,
+    chunks: pieces.map((piece) => ({
+      id: chunkIdOf(document.id, piece.index),
+      documentId: document.id,
+      chunkIndex: piece.index,
+      text: piece.text,
+      heading: piece.heading ?? null,
+      tokenCount: piece.tokenCount,
+      ...vectors[next++],
+      metadata: {},
+    })),
   }));
-  return { document, chunks };
 }
 
 /** What the index holds for a freshly written document. */
@@ -117,6 +136,9 @@ export function indexedChunks({ document, chunks }: PreparedDocument): ChunkWith
     text: chunk.text,
     heading: chunk.heading,
     embedding: chunk.embedding,
+    embeddingModel: chunk.embeddingModel,
+    nextEmbedding: chunk.nextEmbedding,
+    nextEmbeddingModel: chunk.nextEmbeddingModel,
     title: document.title,
     collection: document.collection,
     publishedAt: document.publishedAt,
@@ -148,7 +170,7 @@ export class IngestDocumentUseCase {
   constructor(
     private readonly documents: DocumentsRepository,
     private readonly index: SearchIndex,
-    private readonly embedder: Embedder,
+    private readonly models: EmbeddingModels,
     private readonly events: DocumentEvents,
     private readonly metrics: RetrievalMetrics,
     private readonly locks: KeyedLock,
@@ -156,7 +178,7 @@ export class IngestDocumentUseCase {
   ) {}
 
   async execute(input: IngestCommand): Promise<IngestResult> {
-    const prepared = prepareDocument(input, this.embedder, this.chunking);
+    const [prepared] = await embedDocuments([chunkDocument(input, this.chunking)], this.models);
     const { document, chunks } = prepared;
     const { replaced } = await this.locks.run(document.id, async () => {
       const outcome = await this.documents.replaceDocument(document, chunks);

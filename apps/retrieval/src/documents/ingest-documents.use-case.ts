@@ -1,20 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
-import { Embedder } from '../common/embedder';
 import { InvalidArgumentError, UnavailableError } from '../common/errors';
 import { KeyedLock } from '../common/keyed-lock';
 import { RetrievalMetrics } from '../common/metrics';
 import { CHUNKING_SETTINGS, type ChunkingSettings } from '../common/settings';
+import { EmbeddingModels } from '../embedding/embedding-models';
 import { SearchIndex } from '../search/search-index';
 import { DocumentEvents } from './document-events';
 import { DocumentsRepository } from './documents.repository';
 import {
   announceIngested,
+  type ChunkedDocument,
+  chunkDocument,
+  embedDocuments,
   type IngestCommand,
   type IngestResult,
   indexedChunks,
-  type PreparedDocument,
-  prepareDocument,
 } from './ingest-document.use-case';
 
 export const MAX_BATCH_DOCUMENTS = 100;
@@ -38,7 +39,7 @@ export class IngestDocumentsUseCase {
   constructor(
     private readonly documents: DocumentsRepository,
     private readonly index: SearchIndex,
-    private readonly embedder: Embedder,
+    private readonly models: EmbeddingModels,
     private readonly events: DocumentEvents,
     private readonly metrics: RetrievalMetrics,
     private readonly locks: KeyedLock,
@@ -50,12 +51,12 @@ export class IngestDocumentsUseCase {
     if (!listed.success) throw new InvalidArgumentError('documents', listed.error.issues[0].message);
     const items = input.documents ?? [];
 
-    const prepared: PreparedDocument[] = [];
+    const chunked: ChunkedDocument[] = [];
     const firstIndexOf = new Map<string, number>();
     items.forEach((item, i) => {
-      let doc: PreparedDocument;
+      let doc: ChunkedDocument;
       try {
-        doc = prepareDocument(item, this.embedder, this.chunking);
+        doc = chunkDocument(item, this.chunking);
       } catch (err) {
         if (err instanceof InvalidArgumentError) throw new InvalidArgumentError(`documents[${i}].${err.field}`, err.reason);
         throw err;
@@ -64,8 +65,9 @@ export class IngestDocumentsUseCase {
       const earlier = firstIndexOf.get(doc.document.id);
       if (earlier !== undefined) throw new InvalidArgumentError(`documents[${i}].id`, `duplicates documents[${earlier}].id`);
       firstIndexOf.set(doc.document.id, i);
-      prepared.push(doc);
+      chunked.push(doc);
     });
+    const prepared = await embedDocuments(chunked, this.models);
 
     // Rows are written in id order: concurrent batches (on any replica) lock them in the same order.
     const byId = [...prepared].sort((a, b) => (a.document.id < b.document.id ? -1 : a.document.id > b.document.id ? 1 : 0));

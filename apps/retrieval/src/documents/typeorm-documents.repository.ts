@@ -3,9 +3,9 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ChunkEntity } from '../persistence/chunk.entity';
 import { DocumentEntity } from '../persistence/document.entity';
 import type { ChunkRecord, ChunkWithDocument, DocumentRecord, DocumentSummary } from './document.model';
-import { DocumentsRepository } from './documents.repository';
+import { DocumentsRepository, type EmbeddingModelCount, type NextEmbedding } from './documents.repository';
 
-// 8 columns per chunk: batches stay far below PostgreSQL's 65535 bind parameters.
+// 11 columns per chunk: batches stay far below PostgreSQL's 65535 bind parameters.
 const CHUNK_INSERT_BATCH = 500;
 
 interface ChunkRow {
@@ -15,6 +15,9 @@ interface ChunkRow {
   text: string;
   heading: string | null;
   embedding: number[];
+  embedding_model: string;
+  next_embedding: number[] | null;
+  next_embedding_model: string | null;
   title: string;
   collection: string;
   published_at: Date | null;
@@ -23,7 +26,7 @@ interface ChunkRow {
 
 const CHUNK_SELECT = `
   SELECT c.id, c.document_id, c.chunk_index, c.text, c.heading, c.embedding,
-         d.title, d.collection, d.published_at, d.metadata
+         c.embedding_model, c.next_embedding, c.next_embedding_model, d.title, d.collection, d.published_at, d.metadata
     FROM retrieval.chunks c
     JOIN retrieval.documents d ON d.id = c.document_id`;
 
@@ -45,6 +48,9 @@ function toChunkWithDocument(row: ChunkRow): ChunkWithDocument {
     text: row.text,
     heading: row.heading,
     embedding: row.embedding,
+    embeddingModel: row.embedding_model,
+    nextEmbedding: row.next_embedding,
+    nextEmbeddingModel: row.next_embedding_model,
     title: row.title,
     collection: row.collection,
     publishedAt: row.published_at,
@@ -145,5 +151,53 @@ export class TypeOrmDocumentsRepository extends DocumentsRepository {
         ? await this.dataSource.query(`${CHUNK_SELECT} ORDER BY c.id LIMIT $1`, [limit])
         : await this.dataSource.query(`${CHUNK_SELECT} WHERE c.id > $1 ORDER BY c.id LIMIT $2`, [afterChunkId, limit]);
     return rows.map(toChunkWithDocument);
+  }
+
+  async embeddingModelCounts(): Promise<EmbeddingModelCount[]> {
+    const rows: { model: string; chunks: number }[] = await this.dataSource.query(
+      `SELECT embedding_model AS model, count(*)::int AS chunks FROM retrieval.chunks GROUP BY 1 ORDER BY 2 DESC, 1`,
+    );
+    return rows;
+  }
+
+  async listChunksToReembed(model: string, afterChunkId: string | null, limit: number): Promise<ChunkWithDocument[]> {
+    const rows: ChunkRow[] = await this.dataSource.query(
+      `${CHUNK_SELECT}
+        WHERE c.embedding_model <> $1 AND c.next_embedding_model IS DISTINCT FROM $1 AND ($2::text IS NULL OR c.id > $2)
+        ORDER BY c.id LIMIT $3`,
+      [model, afterChunkId, limit],
+    );
+    return rows.map(toChunkWithDocument);
+  }
+
+  async storeNextEmbeddings(model: string, vectors: NextEmbedding[]): Promise<string[]> {
+    if (vectors.length === 0) return [];
+    // Only where the chunk still reads as it did when embedded: a concurrent re-ingest wrote its own.
+    const rows: { id: string }[] = await this.dataSource.query(
+      `UPDATE retrieval.chunks c
+          SET next_embedding = v.embedding, next_embedding_model = $1
+         FROM jsonb_to_recordset($2::jsonb) AS v(id text, text text, title text, embedding real[]), retrieval.documents d
+        WHERE c.id = v.id AND c.text = v.text AND d.id = c.document_id AND d.title = v.title AND c.embedding_model <> $1
+        RETURNING c.id`,
+      [model, JSON.stringify(vectors.map((v) => ({ id: v.chunkId, text: v.text, title: v.title, embedding: v.vector })))],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async findChunks(chunkIds: string[]): Promise<ChunkWithDocument[]> {
+    if (chunkIds.length === 0) return [];
+    const rows: ChunkRow[] = await this.dataSource.query(`${CHUNK_SELECT} WHERE c.id = ANY($1::text[])`, [chunkIds]);
+    return rows.map(toChunkWithDocument);
+  }
+
+  async promoteNextEmbeddings(model: string): Promise<number> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `UPDATE retrieval.chunks
+          SET embedding = next_embedding, embedding_model = next_embedding_model, next_embedding = NULL, next_embedding_model = NULL
+        WHERE next_embedding_model = $1 AND embedding_model <> $1
+        RETURNING id`,
+      [model],
+    );
+    return rows.length;
   }
 }

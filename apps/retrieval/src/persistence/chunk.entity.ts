@@ -30,6 +30,17 @@ export class ChunkEntity {
   @Column({ type: 'real', array: true })
   embedding!: number[];
 
+  /** The model that made `embedding` (queries are embedded by the same one). */
+  @Column({ name: 'embedding_model', type: 'text' })
+  embeddingModel!: string;
+
+  /** While the configured model changes: the vector by the next model, made in the background. */
+  @Column({ name: 'next_embedding', type: 'real', array: true, nullable: true })
+  nextEmbedding!: number[] | null;
+
+  @Column({ name: 'next_embedding_model', type: 'text', nullable: true })
+  nextEmbeddingModel!: string | null;
+
   @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
   metadata!: Record<string, string>;
 }

@@ -1,4 +1,3 @@
-import { HashingEmbedder } from '@ragmesh/llm';
 import type { Messaging } from '@ragmesh/messaging';
 import { buildHarness } from '../../test/fakes';
 import { KeyedLock } from '../common/keyed-lock';
@@ -11,7 +10,7 @@ describe('IndexSyncConsumer.refresh', () => {
     // Replica A writes; replica B only hears the events and reloads from the shared store.
     const a = buildHarness();
     const indexB = new SearchIndex();
-    const loaderB = new IndexLoader(a.repository, indexB, new HashingEmbedder(), a.metrics);
+    const loaderB = new IndexLoader(a.repository, indexB, a.models, a.metrics);
     const consumerB = new IndexSyncConsumer({} as Messaging, loaderB, new KeyedLock());
 
     await a.ingest.execute({ id: 'd', title: 'T', content: 'first version', format: 'text' });

@@ -14,6 +14,9 @@ function chunk(documentId: string, chunkIndex: number, text: string): ChunkWithD
     text,
     heading: null,
     embedding: embedder.embed(text),
+    embeddingModel: embedder.name,
+    nextEmbedding: null,
+    nextEmbeddingModel: null,
     title: '',
     collection: '',
     publishedAt: null,
@@ -118,6 +121,42 @@ describe('SearchIndex', () => {
     expect(bm25ById(index, '공통').size).toBe(10);
     index.skipTermDfFraction = Infinity;
     expect(bm25ById(index, '공통 희귀').size).toBe(10);
+  });
+
+  it('collects next-model vectors beside the served ones and switches to them in one step', () => {
+    const index = new SearchIndex();
+    const withNext = (id: string, served: number[], next: number[] | null): ChunkWithDocument => ({
+      ...chunk(id, 0, id),
+      embedding: served,
+      embeddingModel: 'old',
+      nextEmbedding: next,
+      nextEmbeddingModel: next === null ? null : 'new',
+    });
+    index.useModel('old');
+    index.startNext('new');
+    index.addChunk(withNext('a', [1, 0], [0, 0, 1]));
+    index.addChunk(withNext('b', [0, 1], null));
+    index.addChunk(withNext('gone', [0, 1], [1, 0, 0]));
+    index.removeDocument('gone');
+    expect(index.missingNext()).toEqual(['b#0']);
+    expect(() => index.promoteNext()).toThrow(/1 chunks lack a new vector/);
+    // Still serving the old vectors (2 dimensions).
+    expect(Array.from(index.denseScores([1, 0]).slice(0, 2))).toEqual([1, 0]);
+
+    index.setNextVector('b#0', 'other-model', [9, 9, 9]);
+    index.setNextVector('nobody#0', 'new', [9, 9, 9]);
+    expect(index.missingNext()).toEqual(['b#0']);
+    index.setNextVector('b#0', 'new', [0, 1, 0]);
+    index.promoteNext();
+
+    expect(index.model).toBe('new');
+    expect(index.nextModel).toBeUndefined();
+    expect(Array.from(index.vectorOf('a#0') ?? [])).toEqual([0, 0, 1]);
+    expect(Array.from(index.denseScores([0, 1, 0]).slice(0, 2))).toEqual([0, 1]);
+    // A chunk written before the switch with both vectors is indexed by the new one; one with only the old is refused.
+    index.addChunk(withNext('late', [1, 0], [1, 0, 0]));
+    expect(Array.from(index.vectorOf('late#0') ?? [])).toEqual([1, 0, 0]);
+    expect(() => index.addChunk(withNext('stale', [1, 0], null))).toThrow(/has no new vector/);
   });
 
   it('rejects a vector of another size', () => {

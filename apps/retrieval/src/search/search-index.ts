@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BM25_B, BM25_K1, searchTokens } from '@ragmesh/text';
-import { type ChunkWithDocument, indexedText, visibleMetadata } from '../documents/document.model';
+import { type ChunkWithDocument, indexedText, vectorBy, visibleMetadata } from '../documents/document.model';
 
 export interface IndexedChunk {
   chunkId: string;
@@ -111,6 +111,70 @@ export class SearchIndex {
   private alive = new Uint8Array(INITIAL_SLOTS);
   private scratchDense = new Float64Array(INITIAL_SLOTS);
   private scratchMask = new Uint8Array(INITIAL_SLOTS);
+  /** The embedding model of the columns ('' until the first chunk or useModel decides). */
+  private columnsModel = '';
+  /** During a model change: every live chunk's vector by the next model, keyed by chunk id. */
+  private shadow: { model: string; vectors: Map<string, Float32Array> } | undefined;
+
+  /** The embedding model whose vectors are scored (queries must be embedded by it). */
+  get model(): string {
+    return this.columnsModel;
+  }
+
+  /** The model being collected for a switch; undefined when none. */
+  get nextModel(): string | undefined {
+    return this.shadow?.model;
+  }
+
+  /** Chooses the served model of an empty index (the loader does, before adding anything). */
+  useModel(model: string): void {
+    if (this.slotCount > 0) throw new Error('SearchIndex: the model of a non-empty index changes only by promoteNext()');
+    this.columnsModel = model;
+  }
+
+  /** Starts collecting vectors by `model` beside the served ones (from chunks that carry them, and setNextVector). */
+  startNext(model: string): void {
+    if (model === this.columnsModel) return;
+    if (this.shadow?.model !== model) this.shadow = { model, vectors: new Map() };
+  }
+
+  /** Records a chunk's vector by the next model; ignored for an unknown chunk or another model. */
+  setNextVector(chunkId: string, model: string, vector: ArrayLike<number>): void {
+    if (this.shadow?.model !== model || !this.slotByChunk.has(chunkId)) return;
+    this.shadow.vectors.set(chunkId, Float32Array.from(vector));
+  }
+
+  /** Live chunks that still lack a vector by the next model. */
+  missingNext(): string[] {
+    const shadow = this.shadow;
+    if (shadow === undefined) return [];
+    return [...this.slotByChunk.keys()].filter((id) => !shadow.vectors.has(id));
+  }
+
+  /**
+   * Serves the next model's vectors from now on, in one synchronous step (no search sees a
+   * mix). Every live chunk must have one (see missingNext).
+   */
+  promoteNext(): void {
+    const shadow = this.shadow;
+    if (shadow === undefined) return;
+    const missing = this.missingNext();
+    if (missing.length > 0) throw new Error(`SearchIndex: ${missing.length} chunks lack a ${shadow.model} vector (e.g. ${missing[0]})`);
+    const first = shadow.vectors.values().next();
+    const dimensions = first.done === true ? this.dimensions : first.value.length;
+    const columns = Array.from({ length: dimensions }, () => new Float32Array(this.capacity));
+    for (const [chunkId, slot] of this.slotByChunk) {
+      const vector = shadow.vectors.get(chunkId);
+      if (vector === undefined || vector.length !== dimensions) {
+        throw new RangeError(`SearchIndex: ${shadow.model} vector of ${chunkId} has ${vector?.length} dimensions, expected ${dimensions}`);
+      }
+      for (let d = 0; d < dimensions; d += 1) columns[d][slot] = vector[d];
+    }
+    this.columns = columns;
+    this.dimensions = dimensions;
+    this.columnsModel = shadow.model;
+    this.shadow = undefined;
+  }
 
   get chunkCount(): number {
     return this.slotByChunk.size;
@@ -132,12 +196,20 @@ export class SearchIndex {
     for (const chunk of chunks) this.addChunk(chunk);
   }
 
-  /** Adds (or replaces) one chunk; its document's list grows as chunks arrive in any order. */
+  /**
+   * Adds (or replaces) one chunk; its document's list grows as chunks arrive in any order. The
+   * chunk must carry a vector by the served model; one by the next model is kept aside too.
+   */
   addChunk(chunk: ChunkWithDocument): void {
+    if (this.columnsModel === '') this.columnsModel = chunk.embeddingModel;
+    const embedding = vectorBy(chunk, this.columnsModel);
+    if (embedding === undefined) {
+      throw new RangeError(`SearchIndex: chunk ${chunk.chunkId} has no ${this.columnsModel} vector (it has ${chunk.embeddingModel})`);
+    }
     if (this.slotByChunk.has(chunk.chunkId)) this.removeChunk(chunk.chunkId);
-    if (this.dimensions === 0) this.setDimensions(chunk.embedding.length);
-    if (chunk.embedding.length !== this.dimensions) {
-      throw new RangeError(`SearchIndex: vector of ${chunk.embedding.length} dimensions, the index holds ${this.dimensions}`);
+    if (this.dimensions === 0) this.setDimensions(embedding.length);
+    if (embedding.length !== this.dimensions) {
+      throw new RangeError(`SearchIndex: vector of ${embedding.length} dimensions, the index holds ${this.dimensions}`);
     }
     if (this.slotCount === this.capacity) this.grow();
     const slot = this.slotCount;
@@ -157,7 +229,7 @@ export class SearchIndex {
     this.lengths[slot] = tokens.length;
     this.alive[slot] = 1;
     this.totalLength += tokens.length;
-    for (let d = 0; d < this.dimensions; d += 1) this.columns[d][slot] = chunk.embedding[d];
+    for (let d = 0; d < this.dimensions; d += 1) this.columns[d][slot] = embedding[d];
 
     this.chunksBySlot[slot] = {
       chunkId: chunk.chunkId,
@@ -173,6 +245,8 @@ export class SearchIndex {
     const ids = this.chunkIdsByDocument.get(chunk.documentId);
     if (ids === undefined) this.chunkIdsByDocument.set(chunk.documentId, [chunk.chunkId]);
     else if (!ids.includes(chunk.chunkId)) ids.push(chunk.chunkId);
+    const next = this.shadow === undefined ? undefined : vectorBy(chunk, this.shadow.model);
+    if (next !== undefined) this.setNextVector(chunk.chunkId, this.shadow?.model ?? '', next);
   }
 
   removeDocument(documentId: string): boolean {
@@ -317,6 +391,7 @@ export class SearchIndex {
     this.chunksBySlot[slot] = undefined;
     this.alive[slot] = 0;
     this.slotByChunk.delete(chunkId);
+    this.shadow?.vectors.delete(chunkId);
     this.deadSlots += 1;
   }
 

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { buildHarness, TableEmbedder } from '../../test/fakes';
+import { buildHarness, modelsOf, TableEmbedder } from '../../test/fakes';
 import { InvalidArgumentError } from '../common/errors';
 import { toRpcException } from '../common/grpc-errors';
 import type { ChunkWithDocument } from '../documents/document.model';
@@ -15,6 +15,9 @@ function chunk(id: string, text: string, embedding: number[], extra: Partial<Chu
     text,
     heading: null,
     embedding,
+    embeddingModel: 'table-embedder',
+    nextEmbedding: null,
+    nextEmbeddingModel: null,
     title: '',
     collection: '',
     publishedAt: null,
@@ -89,6 +92,37 @@ describe('SearchUseCase', () => {
     expect(results[0].title).toBe('휴가 규정');
     expect(tookMs).toBeGreaterThanOrEqual(0);
     expect(h.metrics.searches).toHaveLength(1);
+  });
+
+  it('searches with BM25 alone, and says so, when the query cannot be embedded', async () => {
+    const embedder = new TableEmbedder(2, [['query', [1, 0]]]);
+    const h = buildHarness({ embedder });
+    await h.ingest.execute({ id: 'doc', content: 'a query about refunds', format: 'text' });
+    embedder.embed = () => Promise.reject(new Error('upstream down'));
+    const { results, embeddingModel } = await h.search.execute(q('query refunds'));
+    expect(embeddingModel).toBe('');
+    expect(results[0]).toMatchObject({ documentId: 'doc', bm25: 1, dense: 0 });
+    expect(h.metrics.queryEmbeddingFailures).toBe(1);
+  });
+
+  it('embeds the query again when the index switched models while the first embedding was in flight', async () => {
+    const oldModel = new TableEmbedder(2, [['query', [1, 0]]], 'old');
+    const newModel = new TableEmbedder(3, [['query', [0, 0, 1]]], 'new');
+    const h = buildHarness({ models: modelsOf(newModel, oldModel) });
+    h.models.serveFrom('old');
+    await h.ingest.execute({ id: 'doc', content: 'the query text', format: 'text' });
+    // The switch lands during the old model's call for the query.
+    oldModel.embed = (texts) => {
+      h.index.promoteNext();
+      h.models.completeSwitch();
+      return Promise.resolve(texts.map(() => [1, 0]));
+    };
+    h.index.startNext('new');
+    h.index.setNextVector('doc#0', 'new', [0, 0, 1]);
+    const { results, embeddingModel } = await h.search.execute(q('query'));
+    expect(embeddingModel).toBe('new');
+    expect(h.index.model).toBe('new');
+    expect(results[0].dense).toBe(1);
   });
 
   it('applies collection and exact metadata filters before cutting to the candidates', async () => {

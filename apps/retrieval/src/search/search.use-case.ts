@@ -1,13 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { searchTokens } from '@ragmesh/text';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { Embedder } from '../common/embedder';
 import { parseCommand } from '../common/errors';
 import { RetrievalMetrics } from '../common/metrics';
 import { collectionName, isIsoDate, stringMap } from '../common/schemas';
 import { SEARCH_SETTINGS, type SearchSettings } from '../common/settings';
 import { FUSION_METHODS } from '../config';
+import { EmbeddingModels, type QueryVector } from '../embedding/embedding-models';
 import { type Candidate, fuse } from './fusion';
 import { type IndexedChunk, SearchIndex } from './search-index';
 import { topK } from './top-k';
@@ -95,6 +95,8 @@ export interface SearchResult {
   timeRangeMonthsUsed: number;
   timeRangeWidened: boolean;
   timeRangeExhausted: boolean;
+  /** The embedding model whose vectors scored `dense`; '' when the query could not be embedded (BM25 only). */
+  embeddingModel: string;
 }
 
 /**
@@ -103,9 +105,11 @@ export interface SearchResult {
  */
 @Injectable()
 export class SearchUseCase {
+  private readonly logger = new Logger(SearchUseCase.name);
+
   constructor(
     private readonly index: SearchIndex,
-    private readonly embedder: Embedder,
+    private readonly models: EmbeddingModels,
     private readonly metrics: RetrievalMetrics,
     @Inject(SEARCH_SETTINGS) private readonly settings: SearchSettings,
   ) {}
@@ -113,6 +117,8 @@ export class SearchUseCase {
   async execute(input: SearchCommand): Promise<SearchResult> {
     const started = performance.now();
     const command = parseCommand(searchCommandSchema, input);
+    // The only await: everything after it runs in one synchronous step on the index.
+    const query = await this.embedQuery(command.query);
     const index = this.index;
     const slotCount = index.slots;
 
@@ -134,7 +140,7 @@ export class SearchUseCase {
 
     const matches = index.bm25(searchTokens(command.query));
     const bm25 = matches.scoreBySlot;
-    const dense = index.denseScores(this.embedder.embed(command.query));
+    const dense = index.denseScores(query?.vector ?? []);
 
     let window: TimeWindowChoice | undefined;
     if (timeFiltered) {
@@ -180,7 +186,26 @@ export class SearchUseCase {
       timeRangeMonthsUsed: window?.months ?? 0,
       timeRangeWidened: window?.widened ?? false,
       timeRangeExhausted: window?.exhausted ?? false,
+      embeddingModel: query?.model ?? '',
     };
+  }
+
+  /**
+   * The query's vector by the model the index serves. A model switch can land while an
+   * upstream call is in flight: then the query is embedded again by the new model. An
+   * embedding failure degrades the search to BM25 alone (undefined) instead of failing it.
+   */
+  private async embedQuery(text: string): Promise<QueryVector | undefined> {
+    try {
+      let query = await this.models.embedQuery(text);
+      const served = (): boolean => this.index.model === '' || query.model === this.index.model;
+      if (!served()) query = await this.models.embedQuery(text);
+      return served() ? query : undefined;
+    } catch (err) {
+      this.metrics.queryEmbeddingFailed();
+      this.logger.warn(`query embedding failed, searching with BM25 only: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
   }
 
   /**

@@ -17,6 +17,27 @@ export interface ChatMessage {
   /** "system", "user" or "assistant". */
   role: string;
   content: string;
+  /**
+   * OpenAI content parts (text and images). When set, they are the message and `content` is
+   * only their text, for engines that read no images. Images go only to an upstream labelled
+   * multimodal for the model; otherwise the call fails with FAILED_PRECONDITION.
+   * (A wrapper message marked optional, so existing callers' literals need no new field.)
+   */
+  contentParts?: ContentParts | undefined;
+}
+
+export interface ContentParts {
+  parts: ContentPart[];
+}
+
+export interface ContentPart {
+  /** "text" or "image_url". */
+  type: string;
+  text: string;
+  /** An http(s) URL or a data: URL (base64), as in OpenAI's image_url.url. */
+  imageUrl: string;
+  /** OpenAI's image_url.detail: "auto", "low" or "high"; empty = auto. */
+  detail: string;
 }
 
 export interface ContextChunk {
@@ -62,6 +83,7 @@ export interface GenerateChunk {
   finishReason: string;
   usage: Usage | undefined;
   model: string;
+  /** Every chunk names the pool member that served it (host:port, or "local"). */
   upstream: string;
 }
 

@@ -20,6 +20,12 @@ export interface RegisterUpstreamRequest {
   /** "vllm", "ray-serve" or "openai-compatible". */
   kind: string;
   models: string[];
+  /** Share of traffic relative to other upstreams; 0 means the default (1). */
+  weight: number;
+  /** Most requests in flight at once; 0 means unlimited. */
+  maxConcurrency: number;
+  /** Free-form capabilities, e.g. "multimodal". */
+  labels: string[];
 }
 
 export interface Upstream {
@@ -32,6 +38,79 @@ export interface Upstream {
   status: string;
   lastError: string;
   checkedAt: string;
+  weight: number;
+  maxConcurrency: number;
+  labels: string[];
+  updatedAt: string;
+}
+
+export interface UpdateUpstreamRequest {
+  name: string;
+  baseUrl?: string | undefined;
+  kind?:
+    | string
+    | undefined;
+  /** Replaces the list only when set_models is true (a repeated field cannot say "unset"). */
+  models: string[];
+  setModels: boolean;
+  weight?: number | undefined;
+  maxConcurrency?:
+    | number
+    | undefined;
+  /** Replaces the list only when set_labels is true. */
+  labels: string[];
+  setLabels: boolean;
+}
+
+export interface RemoveUpstreamRequest {
+  name: string;
+}
+
+export interface RemoveUpstreamResponse {
+  removed: boolean;
+}
+
+export interface WatchUpstreamsRequest {
+}
+
+export interface UpstreamsChange {
+  /** "snapshot" (the first message: every upstream), "upserted" or "removed". */
+  type: string;
+  /** The snapshot's upstreams, or the one that changed. */
+  upstreams: Upstream[];
+  /** Grows with every change the registry has seen since it started. */
+  revision: number;
+}
+
+export interface GetModelStatusRequest {
+  /** Empty: every model. */
+  model: string;
+}
+
+export interface ModelStatus {
+  model: string;
+  upstream: string;
+  /** "base", "adapter" or "embedding". */
+  kind: string;
+  /** For an adapter, the model it is applied to. */
+  baseModel: string;
+  loaded: boolean;
+  loadedAt: string;
+  loadDurationSeconds: number;
+  memoryBytes: number;
+  /** vLLM's kv_cache_usage_perc, 0..1. */
+  kvCacheUsage: number;
+  runningRequests: number;
+  waitingRequests: number;
+  device: string;
+  lastError: string;
+  checkedAt: string;
+  /** True for the adapter or embedding model currently chosen as the default. */
+  isDefault: boolean;
+}
+
+export interface GetModelStatusResponse {
+  models: ModelStatus[];
 }
 
 export interface ListUpstreamsRequest {
@@ -51,6 +130,20 @@ export interface ModelRegistryServiceClient {
   listUpstreams(request: ListUpstreamsRequest, metadata?: Metadata): Observable<ListUpstreamsResponse>;
 
   listModels(request: ListModelsRequest, metadata?: Metadata): Observable<ListModelsResponse>;
+
+  /** Changes the fields that are set; the name identifies the upstream. */
+
+  updateUpstream(request: UpdateUpstreamRequest, metadata?: Metadata): Observable<Upstream>;
+
+  removeUpstream(request: RemoveUpstreamRequest, metadata?: Metadata): Observable<RemoveUpstreamResponse>;
+
+  /** A snapshot of every upstream first, then one message per change, until the caller cancels. */
+
+  watchUpstreams(request: WatchUpstreamsRequest, metadata?: Metadata): Observable<UpstreamsChange>;
+
+  /** Per model and adapter on each upstream: loaded, load time, KV-cache use, queue, device, last error. */
+
+  getModelStatus(request: GetModelStatusRequest, metadata?: Metadata): Observable<GetModelStatusResponse>;
 }
 
 /** The model registry: upstreams (vLLM / Ray Serve endpoints), the models they serve, their status. */
@@ -70,11 +163,42 @@ export interface ModelRegistryServiceController {
     request: ListModelsRequest,
     metadata?: Metadata,
   ): Promise<ListModelsResponse> | Observable<ListModelsResponse> | ListModelsResponse;
+
+  /** Changes the fields that are set; the name identifies the upstream. */
+
+  updateUpstream(
+    request: UpdateUpstreamRequest,
+    metadata?: Metadata,
+  ): Promise<Upstream> | Observable<Upstream> | Upstream;
+
+  removeUpstream(
+    request: RemoveUpstreamRequest,
+    metadata?: Metadata,
+  ): Promise<RemoveUpstreamResponse> | Observable<RemoveUpstreamResponse> | RemoveUpstreamResponse;
+
+  /** A snapshot of every upstream first, then one message per change, until the caller cancels. */
+
+  watchUpstreams(request: WatchUpstreamsRequest, metadata?: Metadata): Observable<UpstreamsChange>;
+
+  /** Per model and adapter on each upstream: loaded, load time, KV-cache use, queue, device, last error. */
+
+  getModelStatus(
+    request: GetModelStatusRequest,
+    metadata?: Metadata,
+  ): Promise<GetModelStatusResponse> | Observable<GetModelStatusResponse> | GetModelStatusResponse;
 }
 
 export function ModelRegistryServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["registerUpstream", "listUpstreams", "listModels"];
+    const grpcMethods: string[] = [
+      "registerUpstream",
+      "listUpstreams",
+      "listModels",
+      "updateUpstream",
+      "removeUpstream",
+      "watchUpstreams",
+      "getModelStatus",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("ModelRegistryService", method)(constructor.prototype[method], method, descriptor);

@@ -113,7 +113,14 @@ export interface SearchResponse {
    * True when even the widest window (60 months, or the requested one if wider) held fewer
    * than min_candidates matching chunks: the results are what that window holds (maybe none).
    */
-  timeRangeExhausted?: boolean | undefined;
+  timeRangeExhausted?:
+    | boolean
+    | undefined;
+  /**
+   * The embedding model whose vectors scored `dense` (during a background re-embed, the old
+   * one until the switch); empty when the query could not be embedded and BM25 alone ranked.
+   */
+  embeddingModel?: string | undefined;
 }
 
 export interface GetChunkRequest {

@@ -1,0 +1,159 @@
+import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { countTokens } from '@ragmesh/text';
+import type { Request, Response } from 'express';
+import { APP_CONFIG, type AppConfig } from '../config';
+import { ApiError } from '../http/api-error';
+import { API_KEY_PATTERN, keyPrefix, type Scope } from './api-key';
+import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
+import type { AuthenticatedRequest, Principal } from './principal';
+import { type LimitState, RateLimits } from './rate-limits';
+import { PUBLIC_ROUTE, REQUIRED_SCOPE } from './scopes.decorator';
+
+type GuardConfig = Pick<AppConfig, 'CHAT_MAX_MESSAGES' | 'CHAT_MAX_PROMPT_TOKENS' | 'DOCUMENTS_MAX_PER_BATCH'>;
+
+class Unauthorized extends ApiError {
+  constructor(reason: string) {
+    super(HttpStatus.UNAUTHORIZED, reason);
+  }
+}
+
+class Unprocessable extends ApiError {
+  constructor(field: string, reason: string) {
+    super(HttpStatus.UNPROCESSABLE_ENTITY, 'request exceeds a limit', { errors: [{ field, reason }] });
+  }
+}
+
+/** `Authorization: Bearer <key>` (OpenAI clients send this) or `X-API-Key: <key>`. */
+export function presentedKey(req: Request): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return match ? match[1] : auth;
+  }
+  const header = req.headers['x-api-key'];
+  return typeof header === 'string' ? header : undefined;
+}
+
+function setLimitHeaders(res: Response, state: LimitState): void {
+  res.setHeader('X-RateLimit-Limit', String(state.max));
+  res.setHeader('X-RateLimit-Remaining', String(state.remaining));
+  res.setHeader('X-RateLimit-Reset', String(state.resetSeconds));
+}
+
+function tooMany(res: Response, state: LimitState): ApiError {
+  setLimitHeaders(res, state);
+  res.setHeader('Retry-After', String(state.resetSeconds));
+  return new ApiError(HttpStatus.TOO_MANY_REQUESTS, `rate limit exceeded: ${state.limit} (at most ${state.max}); retry after ${state.resetSeconds}s`, {
+    limit: state.limit,
+    max: state.max,
+    retry_after_seconds: state.resetSeconds,
+  });
+}
+
+type ChatMessageLike = { content?: unknown };
+
+function messageText(message: unknown): string {
+  const content = (message as ChatMessageLike | null)?.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part) => ((part as { text?: unknown } | null)?.text ?? '')).filter((t): t is string => typeof t === 'string').join('\n');
+}
+
+const isStreaming = (req: Request): boolean =>
+  req.path.endsWith('/stream') || (req.body as { stream?: unknown } | undefined)?.stream === true;
+
+/**
+ * The one door of the `/v1` API, run before every Nest handler: the route must declare a scope
+ * (or be @Public), the caller must present a live key holding it, and the key's request, token
+ * and stream budgets must allow the call. What it refuses is a 401/403/422/429 with the reason.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly logger = new Logger('auth');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysRepository,
+    private readonly limits: RateLimits,
+    @Inject(APP_CONFIG) private readonly config: GuardConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const scope = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets);
+    if (!scope) {
+      this.logger.error(`${req.method} ${req.path} declares no scope; refused`);
+      throw new ApiError(HttpStatus.FORBIDDEN, 'this route declares no scope and is refused by default');
+    }
+    const record = await this.authenticate(req);
+    if (!record.scopes.includes(scope)) {
+      this.logger.warn({ key: record.prefix, scope }, 'key lacks the scope');
+      throw new ApiError(HttpStatus.FORBIDDEN, `API key ${record.prefix}… lacks the '${scope}' scope`);
+    }
+    req.principal = { keyId: record.id, name: record.name, prefix: record.prefix, tenant: record.tenant, scopes: record.scopes } satisfies Principal;
+    this.keys.touch(record.id).catch((err: unknown) => this.logger.warn(`last_used_at not written: ${String(err)}`));
+
+    const requests = await this.limits.consume('requests', record.id);
+    setLimitHeaders(res, requests);
+    if (!requests.allowed) throw tooMany(res, requests);
+    this.checkBatch(req);
+    if (scope === 'chat' && Array.isArray((req.body as { messages?: unknown } | undefined)?.messages)) await this.admitChat(req, res, record.id);
+    return true;
+  }
+
+  private async authenticate(req: Request): Promise<ApiKeyRecord> {
+    const key = presentedKey(req);
+    if (!key) throw new Unauthorized('missing API key: send Authorization: Bearer <key>');
+    if (!API_KEY_PATTERN.test(key)) throw new Unauthorized('malformed API key');
+    const record = await this.keys.findByKey(key);
+    const prefix = keyPrefix(key);
+    if (!record) {
+      this.logger.warn({ key: prefix }, 'unknown API key');
+      throw new Unauthorized('unknown API key');
+    }
+    if (record.revokedAt) {
+      this.logger.warn({ key: prefix }, 'revoked API key used');
+      throw new Unauthorized(`API key ${prefix}… was revoked`);
+    }
+    if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
+      this.logger.warn({ key: prefix }, 'expired API key used');
+      throw new Unauthorized(`API key ${prefix}… expired at ${record.expiresAt.toISOString()}`);
+    }
+    return record;
+  }
+
+  private checkBatch(req: Request): void {
+    const documents = (req.body as { documents?: unknown } | undefined)?.documents;
+    if (Array.isArray(documents) && documents.length > this.config.DOCUMENTS_MAX_PER_BATCH) {
+      throw new Unprocessable('documents', `at most ${this.config.DOCUMENTS_MAX_PER_BATCH} documents per request (got ${documents.length})`);
+    }
+  }
+
+  /** Message count and prompt size first (422: retrying cannot help), then the key's token and stream budgets (429). */
+  private async admitChat(req: Request, res: Response, keyId: string): Promise<void> {
+    const messages = (req.body as { messages: unknown[] }).messages;
+    if (messages.length > this.config.CHAT_MAX_MESSAGES) {
+      throw new Unprocessable('messages', `at most ${this.config.CHAT_MAX_MESSAGES} messages per request (got ${messages.length})`);
+    }
+    const promptTokens = countTokens(messages.map(messageText).join('\n'));
+    if (promptTokens > this.config.CHAT_MAX_PROMPT_TOKENS) {
+      throw new Unprocessable('messages', `the prompt is ${promptTokens} tokens; at most ${this.config.CHAT_MAX_PROMPT_TOKENS} are accepted`);
+    }
+    const tokens = await this.limits.consume('tokens', keyId, Math.max(1, promptTokens));
+    if (!tokens.allowed) throw tooMany(res, tokens);
+    if (!isStreaming(req)) return;
+    const streams = await this.limits.consume('streams', keyId);
+    if (!streams.allowed) {
+      await this.limits.release('streams', keyId);
+      throw tooMany(res, streams);
+    }
+    res.once('close', () => {
+      this.limits.release('streams', keyId).catch((err: unknown) => this.logger.warn(`stream slot not released: ${String(err)}`));
+    });
+  }
+}

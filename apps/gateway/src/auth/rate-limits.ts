@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DATA_SOURCE } from '@ragmesh/persistence';
+import Redis from 'ioredis';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config';
+
+export type LimitName = 'requests' | 'tokens' | 'streams';
+
+/** One limit's state after a request was counted (or refused), as the X-RateLimit-* headers report it. */
+export interface LimitState {
+  limit: LimitName;
+  max: number;
+  remaining: number;
+  resetSeconds: number;
+  allowed: boolean;
+}
+
+type LimitsConfig = Pick<
+  AppConfig,
+  'RATE_LIMIT_STORE' | 'REDIS_URL' | 'RATE_LIMIT_REQUESTS_PER_MIN' | 'RATE_LIMIT_TOKENS_PER_MIN' | 'RATE_LIMIT_CONCURRENT_STREAMS'
+>;
+
+const MINUTE_SECONDS = 60;
+/**
+ * Stream slots are a counter taken on open and given back on close, in a window this long: a
+ * replica that dies holding slots leaks them for at most this long. (A window boundary resets
+ * the counter, so the cap is approximate across it.)
+ */
+const STREAM_SLOT_WINDOW_SECONDS = 15 * MINUTE_SECONDS;
+const TABLE = 'rate_limits';
+const SCHEMA = 'gateway';
+
+function isLimiterRes(value: unknown): value is RateLimiterRes {
+  return value instanceof RateLimiterRes;
+}
+
+/**
+ * Per-key limits shared by every gateway replica through one store: PostgreSQL (default), Redis
+ * (RATE_LIMIT_STORE=redis) or this process's memory. Built on rate-limiter-flexible; if the
+ * store fails a per-process memory limiter takes over, so a store outage degrades to per-replica
+ * limits instead of failing requests.
+ */
+@Injectable()
+export class RateLimits implements OnApplicationShutdown {
+  private readonly logger = new Logger(RateLimits.name);
+  private readonly redis?: Redis;
+  private readonly limiters: Record<LimitName, RateLimiterAbstract>;
+  private readonly max: Record<LimitName, number>;
+
+  constructor(@Inject(APP_CONFIG) config: LimitsConfig, @Inject(DATA_SOURCE) ds: DataSource) {
+    this.max = {
+      requests: config.RATE_LIMIT_REQUESTS_PER_MIN,
+      tokens: config.RATE_LIMIT_TOKENS_PER_MIN,
+      streams: config.RATE_LIMIT_CONCURRENT_STREAMS,
+    };
+    const durations: Record<LimitName, number> = { requests: MINUTE_SECONDS, tokens: MINUTE_SECONDS, streams: STREAM_SLOT_WINDOW_SECONDS };
+    if (config.RATE_LIMIT_STORE === 'redis') {
+      this.redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+      this.redis.on('error', (err: Error) => this.logger.warn(`rate limit store (redis): ${err.message}`));
+    }
+    const build = (name: LimitName): RateLimiterAbstract => {
+      const base = { keyPrefix: `rl_${name}`, points: this.max[name], duration: durations[name] };
+      const insuranceLimiter = new RateLimiterMemory(base);
+      if (config.RATE_LIMIT_STORE === 'memory') return insuranceLimiter;
+      if (this.redis) return new RateLimiterRedis({ ...base, storeClient: this.redis, insuranceLimiter });
+      return new RateLimiterPostgres({ ...base, storeClient: ds, storeType: 'typeorm', schemaName: SCHEMA, tableName: TABLE, tableCreated: true, insuranceLimiter });
+    };
+    this.limiters = { requests: build('requests'), tokens: build('tokens'), streams: build('streams') };
+  }
+
+  /** Counts `points` against the key; `allowed: false` past the limit (the points are counted even then, as the library does). */
+  async consume(limit: LimitName, keyId: string, points = 1): Promise<LimitState> {
+    try {
+      const res = await this.limiters[limit].consume(keyId, points);
+      return this.state(limit, res, true);
+    } catch (rejection: unknown) {
+      if (isLimiterRes(rejection)) return this.state(limit, rejection, false);
+      throw rejection;
+    }
+  }
+
+  /** Gives points back (a closed stream's slot). */
+  async release(limit: LimitName, keyId: string, points = 1): Promise<void> {
+    await this.limiters[limit].reward(keyId, points);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.redis) await this.redis.quit().catch(() => undefined);
+  }
+
+  private state(limit: LimitName, res: RateLimiterRes, allowed: boolean): LimitState {
+    const max = this.max[limit];
+    return {
+      limit,
+      max,
+      remaining: Math.max(0, Math.min(max, res.remainingPoints)),
+      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+      allowed,
+    };
+  }
+}

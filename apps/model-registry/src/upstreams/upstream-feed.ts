@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { UpstreamRecord } from './upstream.repository';
+
+export type UpstreamChangeType = 'snapshot' | 'upserted' | 'removed';
+
+export interface UpstreamChange {
+  type: UpstreamChangeType;
+  upstreams: UpstreamRecord[];
+  revision: number;
+}
+
+/**
+ * In-process fan-out of upstream changes to every WatchUpstreams stream. A watcher gets a
+ * snapshot first; changes that happen while the snapshot is read are buffered and replayed
+ * after it, so none falls between the two.
+ */
+@Injectable()
+export class UpstreamFeed {
+  private readonly changes = new Subject<UpstreamChange>();
+  private revision = 0;
+
+  publish(type: Exclude<UpstreamChangeType, 'snapshot'>, upstream: UpstreamRecord): void {
+    this.revision += 1;
+    this.changes.next({ type, upstreams: [upstream], revision: this.revision });
+  }
+
+  watch(snapshot: () => Promise<UpstreamRecord[]>): Observable<UpstreamChange> {
+    return new Observable<UpstreamChange>((subscriber) => {
+      let buffered: UpstreamChange[] | undefined = [];
+      const subscription = this.changes.subscribe((change) => {
+        if (buffered) buffered.push(change);
+        else subscriber.next(change);
+      });
+      const startRevision = this.revision;
+      snapshot().then(
+        (upstreams) => {
+          subscriber.next({ type: 'snapshot', upstreams, revision: startRevision });
+          for (const change of buffered ?? []) subscriber.next(change);
+          buffered = undefined;
+        },
+        (err: unknown) => subscriber.error(err),
+      );
+      return () => subscription.unsubscribe();
+    });
+  }
+
+  complete(): void {
+    this.changes.complete();
+  }
+}

@@ -1,0 +1,259 @@
+'use strict';
+// bench:gateway — concurrent SSE streams straight to the fake vLLM upstream (baseline) vs
+// through gateway → generation-proxy → the same upstream, with rag off and with rag on,
+// interleaved per concurrency level in one run. Prints JSON and writes bench/results/gateway.json.
+//
+// Env: BENCH_LEVELS (1,50,200,1000), BENCH_PHASE_MS (6000), BENCH_ROUNDS (2), BENCH_TOKEN_DELAY_MS (20),
+// BENCH_REPLY_TOKENS (64), BENCH_PORT_OFFSET (700), BENCH_DIST (skip the build, use this compiled tree),
+// BENCH_DISCONNECTS (100), E2E_PG_ADMIN_URL, E2E_AMQP_BASE.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { disconnectAfterFirstToken, runPhase } = require('./load');
+const { Mesh, build, ROOT } = require('./mesh');
+
+const num = (name, def) => (process.env[name] ? Number(process.env[name]) : def);
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,50,200,1000').split(',').map(Number);
+const PHASE_MS = num('BENCH_PHASE_MS', 6000);
+const ROUNDS = num('BENCH_ROUNDS', 2);
+const TOKEN_DELAY_MS = num('BENCH_TOKEN_DELAY_MS', 20);
+const REPLY_TOKENS = num('BENCH_REPLY_TOKENS', 64);
+const OFFSET = num('BENCH_PORT_OFFSET', 700);
+const DISCONNECTS = num('BENCH_DISCONNECTS', 100);
+const RESUME_GRACE_MS = num('BENCH_RESUME_GRACE_MS', 3000);
+const API_KEY = 'rgm_bench_0123456789abcdef0123456789abcdef';
+const QUESTION = 'What is the refund window for a damaged laptop, and who pays for the return shipping?';
+
+const PORTS = {
+  gateway: 3300 + OFFSET,
+  retrievalGrpc: 50151 + OFFSET,
+  generationGrpc: 50152 + OFFSET,
+  registryGrpc: 50153 + OFFSET,
+  retrievalOps: 9201 + OFFSET,
+  generationOps: 9202 + OFFSET,
+  fake: 8300 + OFFSET,
+};
+
+const TARGETS = {
+  direct: {
+    port: PORTS.fake,
+    path: '/v1/chat/completions',
+    headers: {},
+    body: () => JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: QUESTION }], stream: true, stream_options: { include_usage: true } }),
+  },
+  ragOff: gatewayTarget(false),
+  ragOn: gatewayTarget(true),
+};
+
+function gatewayTarget(rag) {
+  return {
+    port: PORTS.gateway,
+    path: '/v1/chat/completions',
+    headers: { authorization: `Bearer ${API_KEY}` },
+    body: () => JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: QUESTION }], stream: true, stream_options: { include_usage: true }, rag }),
+  };
+}
+
+const DOCUMENTS = Array.from({ length: 30 }, (_, i) => ({
+  id: `bench-doc-${i}`,
+  title: `Policy ${i}`,
+  content:
+    `# Returns policy ${i}\n\nA damaged laptop can be returned within ${14 + i} days of delivery. ` +
+    `The shop pays return shipping when the item arrived broken. Refunds reach the card within ${3 + (i % 5)} working days. ` +
+    `환불은 배송 후 ${14 + i}일 이내에 신청할 수 있습니다. 파손된 상품의 반송비는 판매자가 부담합니다.`,
+}));
+
+async function ingestDocuments() {
+  for (const doc of DOCUMENTS) {
+    const res = await fetch(`http://127.0.0.1:${PORTS.gateway}/v1/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify(doc),
+    });
+    if (res.status >= 300) throw new Error(`ingesting ${doc.id}: HTTP ${res.status} ${await res.text()}`);
+  }
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+  if (s.length === 0) return null;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const r3 = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
+const mb = (bytes) => Math.round(bytes / 1024 / 1024);
+
+/** One phase with CPU and peak RSS of the gateway and the proxy sampled around it. */
+async function measured(mesh, variant, concurrency) {
+  const before = mesh.usage();
+  const peak = { gateway: before.gateway.rssBytes, proxy: before.proxy.rssBytes };
+  const sampler = setInterval(() => {
+    const u = mesh.usage();
+    peak.gateway = Math.max(peak.gateway, u.gateway.rssBytes);
+    peak.proxy = Math.max(peak.proxy, u.proxy.rssBytes);
+  }, 250);
+  const result = await runPhase(TARGETS[variant], {
+    concurrency,
+    durationMs: PHASE_MS,
+    expectTokens: REPLY_TOKENS,
+    minStreams: concurrency === 1 ? 50 : 0,
+  });
+  clearInterval(sampler);
+  const after = mesh.usage();
+  const cpu = (name) => after[name].cpuSeconds - before[name].cpuSeconds;
+  const perToken = (seconds) => (result.tokens > 0 ? r3((seconds * 1e6) / result.tokens) : null);
+  return {
+    ...result,
+    cpuUsPerToken: {
+      gateway: perToken(cpu('gateway')),
+      proxy: perToken(cpu('proxy')),
+      gatewayPlusProxy: perToken(cpu('gateway') + cpu('proxy')),
+      fake: perToken(cpu('fake')),
+    },
+    peakRssMb: { gateway: mb(peak.gateway), proxy: mb(peak.proxy) },
+  };
+}
+
+/** The rounds of one variant folded into one row: medians of the rounds, errors summed. */
+function fold(rounds) {
+  const pick = (f) => r3(median(rounds.map(f)));
+  return {
+    rounds: rounds.length,
+    streams: rounds.reduce((n, r) => n + r.streams, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    errorKinds: rounds.reduce((acc, r) => {
+      for (const [k, v] of Object.entries(r.errorKinds)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
+    tokensPerSecond: pick((r) => r.tokensPerSecond),
+    ttftMs: { p50: pick((r) => r.ttftMs.p50), p99: pick((r) => r.ttftMs.p99) },
+    interTokenMs: { p50: pick((r) => r.interTokenMs.p50), p99: pick((r) => r.interTokenMs.p99), p999: pick((r) => r.interTokenMs.p999) },
+    ...(rounds[0].cpuUsPerToken
+      ? {
+          cpuUsPerToken: {
+            gateway: pick((r) => r.cpuUsPerToken.gateway),
+            proxy: pick((r) => r.cpuUsPerToken.proxy),
+            gatewayPlusProxy: pick((r) => r.cpuUsPerToken.gatewayPlusProxy),
+            fake: pick((r) => r.cpuUsPerToken.fake),
+          },
+          peakRssMb: { gateway: Math.max(...rounds.map((r) => r.peakRssMb.gateway)), proxy: Math.max(...rounds.map((r) => r.peakRssMb.proxy)) },
+        }
+      : {}),
+  };
+}
+
+async function runLevel(mesh, concurrency) {
+  const variants = ['direct', 'ragOff', 'ragOn'];
+  const results = { direct: [], ragOff: [], ragOn: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round so no variant always runs first (or on a warmer machine).
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(i + round) % variants.length];
+      results[variant].push(await measured(mesh, variant, concurrency));
+      process.stderr.write(`  ${concurrency} streams, round ${round + 1}, ${variant}: ${JSON.stringify(results[variant][round].ttftMs)} ${results[variant][round].tokensPerSecond} tok/s, errors ${results[variant][round].errors}\n`);
+    }
+  }
+  const row = { concurrency, direct: fold(results.direct), ragOff: fold(results.ragOff), ragOn: fold(results.ragOn) };
+  for (const v of ['ragOff', 'ragOn']) {
+    row[v].addedTtftMs = { p50: r3(row[v].ttftMs.p50 - row.direct.ttftMs.p50), p99: r3(row[v].ttftMs.p99 - row.direct.ttftMs.p99) };
+    row[v].throughputRatio = r3(row[v].tokensPerSecond / row.direct.tokensPerSecond);
+  }
+  return row;
+}
+
+/** Every client that leaves mid-stream must cancel its upstream request (the fake counts aborts). */
+async function disconnectCheck() {
+  const stats = async () => (await fetch(`http://127.0.0.1:${PORTS.fake}/fake/stats`)).json();
+  // Long replies so nothing finishes on its own while the check runs.
+  await fetch(`http://127.0.0.1:${PORTS.fake}/fake/config`, { method: 'POST', body: JSON.stringify({ replyTokens: 2000 }) });
+  const before = await stats();
+  const started = performance.now();
+  const disconnected = await disconnectAfterFirstToken(TARGETS.ragOff, DISCONNECTS);
+  let aborted = 0;
+  const deadline = Date.now() + RESUME_GRACE_MS + 10_000;
+  while (Date.now() < deadline) {
+    const now = await stats();
+    aborted = now.aborted - before.aborted;
+    if (aborted >= disconnected && now.active === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await fetch(`http://127.0.0.1:${PORTS.fake}/fake/config`, { method: 'POST', body: JSON.stringify({ replyTokens: REPLY_TOKENS }) });
+  return {
+    clientsDisconnected: disconnected,
+    upstreamRequestsAborted: aborted,
+    allAborted: disconnected === DISCONNECTS && aborted === disconnected,
+    msUntilAllAborted: r3(performance.now() - started),
+    resumeGraceMs: RESUME_GRACE_MS,
+  };
+}
+
+function verdicts(levels, disconnect) {
+  const at = (c) => levels.find((l) => l.concurrency === c);
+  const one = at(1);
+  const two = at(200);
+  const thousand = at(1000);
+  const cpu = Math.max(...levels.map((l) => l.ragOff.cpuUsPerToken.gatewayPlusProxy));
+  return {
+    addedTtftP50AtOneStreamMsRagOff: { target: '<= 3', value: one?.ragOff.addedTtftMs.p50 ?? null, pass: one ? one.ragOff.addedTtftMs.p50 <= 3 : null },
+    cpuUsPerTokenGatewayPlusProxy: { target: '<= 100 (worst level, rag off)', value: cpu, pass: cpu <= 100 },
+    throughputRatioAt200: { target: '>= 0.95', value: two?.ragOff.throughputRatio ?? null, pass: two ? two.ragOff.throughputRatio >= 0.95 : null },
+    errorsAt1000: { target: '0', value: thousand ? thousand.ragOff.errors + thousand.ragOn.errors : null, pass: thousand ? thousand.ragOff.errors + thousand.ragOn.errors === 0 : null },
+    everyDisconnectAborts: { target: 'all', value: `${disconnect.upstreamRequestsAborted}/${disconnect.clientsDisconnected}`, pass: disconnect.allAborted },
+  };
+}
+
+async function main() {
+  const dist = process.env.BENCH_DIST ? path.resolve(ROOT, process.env.BENCH_DIST) : path.join(ROOT, 'dist-bench-gateway');
+  if (!process.env.BENCH_DIST) {
+    process.stderr.write(`building into ${path.relative(ROOT, dist)} …\n`);
+    build(dist);
+  }
+  const mesh = new Mesh({
+    name: 'bench_gateway',
+    dist,
+    ports: PORTS,
+    pgAdminUrl: process.env.E2E_PG_ADMIN_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres',
+    amqpBase: process.env.E2E_AMQP_BASE ?? 'amqp://guest:guest@127.0.0.1:5672',
+    logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    tokenDelayMs: TOKEN_DELAY_MS,
+    replyTokens: REPLY_TOKENS,
+    upstreamSlots: Math.max(...LEVELS) * 2,
+    apiKey: API_KEY,
+    resumeGraceMs: RESUME_GRACE_MS,
+  });
+  let report;
+  try {
+    await mesh.start();
+    await ingestDocuments();
+    process.stderr.write('warming up …\n');
+    for (const v of Object.keys(TARGETS)) await runPhase(TARGETS[v], { concurrency: 20, durationMs: 2000, expectTokens: REPLY_TOKENS });
+    const levels = [];
+    for (const c of LEVELS) levels.push(await runLevel(mesh, c));
+    const disconnect = await disconnectCheck();
+    report = {
+      benchmark: 'gateway',
+      command: 'npm run bench:gateway',
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      setup: {
+        upstream: `fake-openai process, ${REPLY_TOKENS} tokens per answer, ${TOKEN_DELAY_MS} ms between tokens, TTFT = one gap`,
+        path: 'client → gateway /v1/chat/completions (SSE) → gRPC → generation-proxy → HTTP SSE → fake upstream; baseline: client → fake upstream',
+        phaseMs: PHASE_MS,
+        rounds: ROUNDS,
+        cpu: '/proc/<pid>/stat utime+stime of the gateway and proxy processes over each phase, divided by the tokens streamed in it',
+        logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      },
+      levels,
+      disconnect,
+    };
+    report.targets = verdicts(levels, disconnect);
+  } finally {
+    await mesh.stop();
+  }
+  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'gateway.json'), `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:gateway failed: ${err.stack || err}\n`);
+  process.exit(1);
+});

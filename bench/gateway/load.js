@@ -1,0 +1,158 @@
+'use strict';
+// The load generator: N concurrent OpenAI-format SSE streams, each worker starting its next
+// stream as soon as one ends, for a fixed time. Both targets (the fake upstream itself and the
+// gateway's /v1/chat/completions) speak the same chunk format, so one reader measures both.
+const http = require('node:http');
+
+const TOKEN_MARK = '"content":"';
+const EMPTY_CONTENT = '"content":""';
+
+/** Counts the token events (non-empty delta content) in a piece of SSE text. */
+function countTokens(text) {
+  let n = 0;
+  for (let i = text.indexOf(TOKEN_MARK); i >= 0; i = text.indexOf(TOKEN_MARK, i + TOKEN_MARK.length)) {
+    if (!text.startsWith(EMPTY_CONTENT, i)) n++;
+  }
+  return n;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+const round3 = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
+
+/** One stream: resolves with its TTFT, token gaps and token count, or with an error. */
+function stream(target, agent, expectTokens) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let firstAt;
+    let lastAt;
+    const gaps = [];
+    let tokens = 0;
+    let sawDone = false;
+    let sawError = false;
+    let tail = '';
+    const body = target.body();
+    const req = http.request(
+      { host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return resolve({ error: `HTTP ${res.statusCode}` });
+        }
+        res.setEncoding('utf8');
+        res.on('data', (text) => {
+          const now = performance.now();
+          // A mark split across two reads is counted once the rest arrives.
+          const joined = tail + text;
+          const n = countTokens(joined);
+          tail = joined.slice(-TOKEN_MARK.length);
+          if (n > 0) {
+            if (firstAt === undefined) firstAt = now;
+            else gaps.push(now - lastAt);
+            // Tokens that arrived in the same read came together: a 0 ms gap each (a burst).
+            for (let i = 1; i < n; i++) gaps.push(0);
+            lastAt = now;
+            tokens += n;
+          }
+          if (joined.includes('[DONE]')) sawDone = true;
+          if (joined.includes('"error":')) sawError = true;
+        });
+        res.on('end', () => {
+          if (sawError) return resolve({ error: 'error event in the stream' });
+          if (!sawDone) return resolve({ error: 'stream ended without [DONE]' });
+          if (expectTokens && tokens !== expectTokens) return resolve({ error: `${tokens} tokens, expected ${expectTokens}` });
+          resolve({ ttftMs: firstAt - started, gaps, tokens });
+        });
+        res.on('error', (err) => resolve({ error: err.message }));
+      },
+    );
+    req.on('error', (err) => resolve({ error: err.code || err.message }));
+    req.end(body);
+  });
+}
+
+/**
+ * Runs `concurrency` workers for `durationMs` (each finishes its last stream) and summarises.
+ * `minStreams` keeps the one-stream level from ending with too few TTFT samples.
+ */
+async function runPhase(target, { concurrency, durationMs, expectTokens, minStreams = 0 }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const ttfts = [];
+  const gaps = [];
+  const errors = {};
+  let tokens = 0;
+  let streams = 0;
+  const started = performance.now();
+  const until = started + durationMs;
+  const worker = async () => {
+    while (performance.now() < until || streams < minStreams) {
+      const result = await stream(target, agent, expectTokens);
+      streams++;
+      if (result.error) {
+        errors[result.error] = (errors[result.error] ?? 0) + 1;
+        continue;
+      }
+      ttfts.push(result.ttftMs);
+      for (const g of result.gaps) gaps.push(g);
+      tokens += result.tokens;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const wallSeconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  ttfts.sort((a, b) => a - b);
+  gaps.sort((a, b) => a - b);
+  const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
+  return {
+    streams,
+    okStreams: ttfts.length,
+    errors: errorCount,
+    errorKinds: errors,
+    tokens,
+    wallSeconds: round3(wallSeconds),
+    tokensPerSecond: round3(tokens / wallSeconds),
+    ttftMs: { p50: round3(percentile(ttfts, 50)), p99: round3(percentile(ttfts, 99)) },
+    interTokenMs: { p50: round3(percentile(gaps, 50)), p99: round3(percentile(gaps, 99)), p999: round3(percentile(gaps, 99.9)) },
+  };
+}
+
+/**
+ * Opens `count` streams, reads until the first token, then destroys each socket (a client that
+ * goes away). The caller checks the upstream's abort counter.
+ */
+async function disconnectAfterFirstToken(target, count) {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const outcomes = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve) => {
+          const body = target.body();
+          const req = http.request(
+            { host: '127.0.0.1', port: target.port, path: target.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...target.headers } },
+            (res) => {
+              res.setEncoding('utf8');
+              res.on('data', (text) => {
+                if (countTokens(text) > 0) {
+                  req.destroy();
+                  resolve('disconnected');
+                }
+              });
+              res.on('end', () => resolve('ended before a token'));
+              res.on('error', () => undefined);
+            },
+          );
+          req.on('error', () => undefined);
+          req.end(body);
+        }),
+    ),
+  );
+  agent.destroy();
+  return outcomes.filter((o) => o === 'disconnected').length;
+}
+
+module.exports = { runPhase, disconnectAfterFirstToken, countTokens, percentile };
