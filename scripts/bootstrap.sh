@@ -217,12 +217,20 @@ step_migrate() {
   done
 }
 
+# Prometheus (server + promtool) for the deploy checks and the dashboard panel test; not started.
+step_prometheus() {
+  if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then log "prometheus: installed"; return 0; fi
+  log "prometheus: not installed; installing the Debian package (not started)"
+  act apt_install --no-install-recommends prometheus
+}
+
 mkdir -p .run/logs
 T0=$SECONDS
 # Dependencies come first even with --servers-only: the database check uses the pg module.
 step_deps
 step_postgres
 step_rabbitmq
+step_prometheus
 [ "$DO_BUILD" = 1 ] && step_build
 [ "$DO_MIGRATE" = 1 ] && step_migrate
 log "ready in $((SECONDS - T0))s"

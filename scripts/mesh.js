@@ -205,23 +205,25 @@ async function waitReady(svc, child, signal) {
 function banner() {
   const gw = `http://127.0.0.1:${GATEWAY_PORT}`;
   const question = 'ragmesh에서 피드백 요청은 어떻게 처리되나요?';
+  const key = env.RAGMESH_API_KEY || '<an API key: npm run keys -- create --name me --scopes chat>';
   const lines = [
     '',
     '  ragmesh is running',
     '',
     `  gateway (REST + SSE)   ${gw}/v1`,
     `  OpenAPI                ${gw}/openapi.json`,
+    `  API key (development)  ${key}   (npm run keys -- create --name … --scopes … for more)`,
     `  health / metrics       ${gw}/health/ready   ${gw}/metrics`,
     ...SERVICES.filter((s) => s.name !== 'gateway').map((s) => `  ${s.name.padEnd(22)} ${s.metricsUrl}`),
     `  model-registry admin   http://127.0.0.1:${env.REGISTRY_HTTP_PORT || '3001'}`,
     `  logs                   ${path.relative(process.cwd(), LOG_DIR)}/<service>.log`,
     '',
     '  Try:',
-    `  curl -s ${gw}/v1/chat/completions -H 'content-type: application/json' \\`,
+    `  curl -s ${gw}/v1/chat/completions -H 'content-type: application/json' -H "authorization: Bearer ${key}" \\`,
     `    -d '{"model":"local-extractive","messages":[{"role":"user","content":"${question}"}]}'`,
     '',
     '  Streaming (SSE):',
-    `  curl -N ${gw}/v1/chat/completions -H 'content-type: application/json' \\`,
+    `  curl -N ${gw}/v1/chat/completions -H 'content-type: application/json' -H "authorization: Bearer ${key}" \\`,
     `    -d '{"model":"local-extractive","stream":true,"messages":[{"role":"user","content":"What happens when stream is true?"}]}'`,
     '',
     '  Ctrl-C stops the six services (PostgreSQL and RabbitMQ keep running).',

@@ -12,13 +12,13 @@ cd "$RAGMESH_ROOT" || exit 1
 # --from <step>: start at that step (after the bootstrap), e.g. --from test:integration.
 FROM=""
 case "${1:-}" in
-  --from) FROM="${2:?--from needs a step name: proto:check typecheck lint test:unit test:integration test:e2e}" ;;
+  --from) FROM="${2:?--from needs a step name: proto:check typecheck lint deploy:check test:unit test:integration test:e2e}" ;;
   "") ;;
   *) die "unknown option: $1 (usage: bash scripts/test.sh [--from <step>])" ;;
 esac
 case "$FROM" in
-  ""|proto:check|typecheck|lint|test:unit|test:integration|test:e2e) ;;
-  *) die "--from: unknown step '$FROM' (proto:check typecheck lint test:unit test:integration test:e2e)" ;;
+  ""|proto:check|typecheck|lint|deploy:check|test:unit|test:integration|test:e2e) ;;
+  *) die "--from: unknown step '$FROM' (proto:check typecheck lint deploy:check test:unit test:integration test:e2e)" ;;
 esac
 
 REPORT_DIR=.run/test-reports
@@ -79,6 +79,7 @@ step bootstrap bash scripts/bootstrap.sh
 step proto:check npm run --silent proto:check
 step typecheck npm run --silent typecheck
 step lint npm run --silent lint
+step deploy:check bash deploy/check.sh
 jest_step unit
 jest_step integration
 jest_step e2e

@@ -95,7 +95,7 @@ async function measured(mesh, variant, concurrency) {
     concurrency,
     durationMs: PHASE_MS,
     expectTokens: REPLY_TOKENS,
-    minStreams: concurrency === 1 ? 50 : 0,
+    minStreams: concurrency === 1 ? 20 : 0,
   });
   clearInterval(sampler);
   const after = mesh.usage();

@@ -4,16 +4,20 @@
 // gateway's /v1/chat/completions) speak the same chunk format, so one reader measures both.
 const http = require('node:http');
 
-const TOKEN_MARK = '"content":"';
-const EMPTY_CONTENT = '"content":""';
+// The fake's answer is "tok1 tok2 … tokN": counting the words counts tokens, however many of
+// them a chunk carries (the proxy merges tokens that reach it in one read).
+const TOKEN = /tok\d+/g;
+const TAIL_CHARS = 12;
 
-/** Counts the token events (non-empty delta content) in a piece of SSE text. */
 function countTokens(text) {
-  let n = 0;
-  for (let i = text.indexOf(TOKEN_MARK); i >= 0; i = text.indexOf(TOKEN_MARK, i + TOKEN_MARK.length)) {
-    if (!text.startsWith(EMPTY_CONTENT, i)) n++;
-  }
-  return n;
+  return text.match(TOKEN)?.length ?? 0;
+}
+
+/** Where the last complete token of a read ends (a read may stop inside "tok12"). */
+function lastBoundary(text) {
+  const from = Math.max(0, text.length - TAIL_CHARS);
+  const match = /tok\d*$/.exec(text.slice(from));
+  return match ? from + match.index : text.length;
 }
 
 function percentile(sorted, p) {
@@ -46,10 +50,11 @@ function stream(target, agent, expectTokens) {
         res.setEncoding('utf8');
         res.on('data', (text) => {
           const now = performance.now();
-          // A mark split across two reads is counted once the rest arrives.
-          const joined = tail + text;
+          // A token split across two reads is counted once the rest arrives.
+          const cut = lastBoundary(text);
+          const joined = tail + text.slice(0, cut);
+          tail = text.slice(cut);
           const n = countTokens(joined);
-          tail = joined.slice(-TOKEN_MARK.length);
           if (n > 0) {
             if (firstAt === undefined) firstAt = now;
             else gaps.push(now - lastAt);
@@ -58,10 +63,11 @@ function stream(target, agent, expectTokens) {
             lastAt = now;
             tokens += n;
           }
-          if (joined.includes('[DONE]')) sawDone = true;
-          if (joined.includes('"error":')) sawError = true;
+          if (text.includes('[DONE]')) sawDone = true;
+          if (text.includes('"error":')) sawError = true;
         });
         res.on('end', () => {
+          tokens += countTokens(tail);
           if (sawError) return resolve({ error: 'error event in the stream' });
           if (!sawDone) return resolve({ error: 'stream ended without [DONE]' });
           if (expectTokens && tokens !== expectTokens) return resolve({ error: `${tokens} tokens, expected ${expectTokens}` });

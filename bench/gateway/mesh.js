@@ -96,7 +96,9 @@ class Mesh {
     fs.mkdirSync(this.logDir, { recursive: true });
     const logFile = path.join(this.logDir, `${name}.log`);
     const log = fs.createWriteStream(logFile, { flags: 'w' });
-    const child = spawn(process.execPath, ['-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(this.opts.dist, script)], {
+    // BENCH_PROFILE=gateway,generation-proxy writes a V8 CPU profile of those processes into the log folder.
+    const profile = (process.env.BENCH_PROFILE ?? '').split(',').includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${this.logDir}`] : [];
+    const child = spawn(process.execPath, [...profile, '-r', path.join(ROOT, 'scripts', 'register-paths.js'), path.join(this.opts.dist, script)], {
       cwd: ROOT,
       env: { ...process.env, RAGMESH_DIST: this.opts.dist, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,9 @@
 'use strict';
 // bench:retrieval — ko-dev Recall@1/5/10, MRR@10, index build time and query latency for
-// ragmesh's retrieval (in-process: the service's own ingest/search use-cases) and for the
-// well-known JS search libraries, each with its defaults and fed ragmesh's BM25 tokenizer.
+// ragmesh's retrieval (in-process: the service's own ingest/search use-cases; and through the
+// gRPC service: the real service process on PostgreSQL and RabbitMQ, BENCH_GRPC=0 skips it)
+// and for the well-known JS search libraries, each with its defaults and fed ragmesh's BM25
+// tokenizer.
 // Then the scale point (bench/retrieval/scale.js; BENCH_SCALE_CHUNKS=0 skips it).
 // Prints one JSON document on stdout (and writes it to bench/results/retrieval.json);
 // progress goes to stderr.

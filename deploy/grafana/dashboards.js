@@ -35,6 +35,7 @@ function row(title) {
 
 const processPanels = [
   row('Processes'),
+  timeseries('Scrape targets up by job', [q('sum by (job) (up)', '{{job}}')]),
   timeseries('Resident memory', [q(`process_resident_memory_bytes{${SERVICE}}`, '{{service}} {{instance}}')], 'bytes'),
   timeseries('CPU', [q(`rate(process_cpu_seconds_total{${SERVICE}}[$__rate_interval])`, '{{service}} {{instance}}')], 'percentunit'),
   timeseries('Event loop lag p99', [q(`nodejs_eventloop_lag_p99_seconds{${SERVICE}}`, '{{service}} {{instance}}')], 's'),
@@ -57,7 +58,7 @@ const DASHBOARDS = [
     description: 'Is it healthy, is it fast, is anything stuck, is the GPU cluster saturated.',
     panels: [
       row('Health'),
-      stat('Targets up', [q('sum by (job) (up)', '{{job}}')], 'short', { thresholds: [0, 1] }),
+      stat('Scrape targets down', [q('count(up == 0) or 0 * count(up)', 'down')], 'short', { thresholds: [1, 1] }),
       stat('Gateway 5xx ratio (5m)', [q('max(ragmesh:http_errors:ratio_rate5m)', '5xx')], 'percentunit', { thresholds: [0.01, 0.05] }),
       stat('Generation TTFT p99 (5m)', [q('max(ragmesh:generation_ttft_seconds:p99_5m)', 'p99')], 's', { thresholds: [2, 5] }),
       stat('Queue lag (all queues)', [q('sum(ragmesh:queue_lag_messages:max)', 'messages')], 'short', { thresholds: [100, 1000] }),
@@ -237,31 +238,36 @@ const DASHBOARDS = [
   },
 ];
 
-/** Grafana's 24-column grid: rows span it, panels go three a row. */
+/** Grafana's 24-column grid: rows span it, panels fill it left to right (stats 4 wide, graphs 8). */
 function layout(panels) {
   let x = 0;
   let y = 0;
+  let rowHeight = 0;
   let id = 1;
+  const newLine = () => {
+    y += rowHeight;
+    x = 0;
+    rowHeight = 0;
+  };
   return panels.map((panel) => {
     if (panel.type === 'row') {
-      if (x > 0) y += 8;
-      x = 0;
+      newLine();
       const out = { id: id++, type: 'row', title: panel.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] };
       y += 1;
       return out;
     }
     const width = panel.type === 'stat' ? 4 : 8;
-    if (x + width > 24) {
-      x = 0;
-      y += 8;
-    }
-    const out = toGrafana(panel, id++, { h: panel.type === 'stat' ? 4 : 8, w: width, x, y });
+    const height = panel.type === 'stat' ? 4 : 8;
+    if (x + width > 24) newLine();
+    const out = toGrafana(panel, id++, { h: height, w: width, x, y });
     x += width;
+    rowHeight = Math.max(rowHeight, height);
     return out;
   });
 }
 
 function toGrafana(panel, id, gridPos) {
+  // thresholds: [orange from, red from]; a value at or above each turns the stat that colour.
   const thresholds = panel.thresholds
     ? {
         mode: 'absolute',

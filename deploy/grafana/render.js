@@ -92,7 +92,7 @@ function drawTimeseries(box, title, unit, series, range) {
   for (let i = 0; i <= 3; i++) {
     const t = range.start + ((range.end - range.start) * i) / 3;
     const label = new Date(t * 1000).toISOString().slice(11, 19);
-    parts.push(text(sx(t), plot.y + plot.h + 14, label, { size: 10, fill: MUTED, anchor: 'middle' }));
+    parts.push(text(sx(t), plot.y + plot.h + 14, label, { size: 10, fill: MUTED, anchor: i === 0 ? 'start' : i === 3 ? 'end' : 'middle' }));
   }
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
@@ -110,7 +110,11 @@ function drawTimeseries(box, title, unit, series, range) {
     const y = legendY + Math.floor(i / 2) * 15;
     const last = s.points.length ? s.points[s.points.length - 1][1] : NaN;
     parts.push(`<rect x="${x}" y="${y - 8}" width="10" height="3" fill="${PALETTE[i % PALETTE.length]}"/>`);
-    parts.push(text(x + 14, y - 3, `${s.name.slice(0, 48)}  ${formatValue(last, unit)}`, { size: 10 }));
+    const value = formatValue(last, unit);
+    // About 6 px a character at 10 px: the name is cut to leave the value room in its half.
+    const room = Math.max(8, Math.floor((box.w / 2 - 24) / 6) - value.length - 2);
+    const name = s.name.length > room ? `${s.name.slice(0, room - 1)}…` : s.name;
+    parts.push(text(x + 14, y - 3, `${name}  ${value}`, { size: 10 }));
   });
   if (series.length > MAX_LEGEND) {
     parts.push(text(box.x + box.w - PAD - 4, box.y + 20, `+${series.length - MAX_LEGEND} more series`, { size: 10, fill: MUTED, anchor: 'end' }));

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
-import { E2E_PORTS, pollUntil, RunningMesh, startMesh } from './harness';
+import { authHeaders, E2E_API_KEY, E2E_PORTS, pollUntil, RunningMesh, startMesh } from './harness';
 
 /**
  * The vertical slice across every boundary: REST → gRPC → PostgreSQL → RabbitMQ → back,
@@ -24,7 +24,7 @@ const enDocId = `e2e-en-${runId}`;
 async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Envelope<T> }> {
   const res = await fetch(`${mesh.gatewayUrl}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: authHeaders({ 'content-type': 'application/json', ...headers }),
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Envelope<T> };
@@ -130,7 +130,7 @@ describe('documents and search (gateway → retrieval over gRPC → PostgreSQL)'
 });
 
 describe('chat (gateway → retrieval → generation-proxy → answer with references → summary)', () => {
-  const openai = (): OpenAI => new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: 'e2e', maxRetries: 0 });
+  const openai = (): OpenAI => new OpenAI({ baseURL: `${mesh.gatewayUrl}/v1`, apiKey: E2E_API_KEY, maxRetries: 0 });
 
   it('lists the local engine in /v1/models through the official client', async () => {
     const models = await openai().models.list();

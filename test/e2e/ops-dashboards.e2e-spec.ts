@@ -1,6 +1,8 @@
+import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { serviceMetadata } from '@ragmesh/contracts';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
 import { startPrometheus, type RunningPrometheus, type ScrapeJob } from '../ops/prometheus';
 import { authHeaders, E2E_PORTS, pollUntil, ROOT, startMesh, type RunningMesh } from './harness';
@@ -112,6 +114,26 @@ async function registerFakeUpstream(): Promise<void> {
   if (res.status !== 201) throw new Error(`registering the fake upstream answered ${res.status}: ${await res.text()}`);
 }
 
+/** ListUpstreams on the registry's gRPC API as another team's client would (empty request, raw bytes). */
+function listUpstreamsOverGrpc(): Promise<void> {
+  const client = new grpc.Client(`127.0.0.1:${E2E_PORTS.registryGrpc}`, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      '/ragmesh.v1.ModelRegistryService/ListUpstreams',
+      (arg: Buffer) => arg,
+      (buf: Buffer) => buf,
+      Buffer.alloc(0),
+      serviceMetadata(),
+      { deadline: new Date(Date.now() + 5000) },
+      (err: grpc.ServiceError | null) => {
+        client.close();
+        if (err) reject(new Error(`ListUpstreams failed: ${err.message}`));
+        else resolve();
+      },
+    );
+  });
+}
+
 /** One round of traffic through every path the dashboards watch. */
 async function loadRound(round: number): Promise<void> {
   await expectStatus('POST', '/v1/documents', {
@@ -121,6 +143,7 @@ async function loadRound(round: number): Promise<void> {
     content: `# 제주도 ${round}\n\n한라산은 제주도의 중앙에 있으며 높이는 1947미터이다. 흑돼지는 유명한 향토 음식이다.`,
   }, 201);
   await expectStatus('POST', '/v1/search', { query: '한라산의 높이는?', top_k: 3 }, 200);
+  await listUpstreamsOverGrpc();
   // Upstream (the fake vLLM) and the local engine, non-streaming and streaming.
   await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: '한라산의 높이는 얼마인가요?' }] }, 200);
   await expectStatus('POST', '/v1/chat/completions', { model: 'local-extractive', messages: [{ role: 'user', content: '흑돼지는?' }], stream: true }, 200);

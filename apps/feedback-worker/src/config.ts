@@ -1,6 +1,8 @@
 import { commonEnv, ConfigError, env, loadConfig } from '@ragmesh/config';
 import { LOCAL_FEEDBACK_MODEL } from '@ragmesh/llm';
+import { DEFAULT_RETRY, retryDelaysEnv } from '@ragmesh/messaging';
 import { outboundEnv } from '@ragmesh/outbound';
+import { REQUESTS_PREFETCH } from './feedback/requests.consumer';
 import { secretProblem } from './feedback/signature';
 
 export const SERVICE_NAME = 'feedback-worker';
@@ -20,6 +22,10 @@ export const SHAPE = {
   FEEDBACK_MODEL: env.str(LOCAL_FEEDBACK_MODEL),
   /** How often status events not yet confirmed by the broker are published again. */
   FEEDBACK_STATUS_RELAY_INTERVAL_MS: env.int(2_000, { min: 50, max: 60_000 }),
+  /** Delays of the requests queue's retries, comma-separated ms; declared on its retry queues, so the same on every replica. */
+  FEEDBACK_RETRY_DELAYS_MS: retryDelaysEnv(DEFAULT_RETRY),
+  /** Jobs in flight per worker. Each holds a pooled database connection for its lock: keep it below the pool size (10). */
+  FEEDBACK_PREFETCH: env.int(REQUESTS_PREFETCH, { min: 1, max: 8 }),
 };
 
 export type AppConfig = ReturnType<typeof parse>;

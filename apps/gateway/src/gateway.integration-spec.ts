@@ -149,6 +149,7 @@ describe('gateway (integration)', () => {
       RETRIEVAL_GRPC_URL: `127.0.0.1:${fakeGrpc.port}`,
       GENERATION_GRPC_URL: `127.0.0.1:${fakeGrpc.port}`,
       BODY_LIMIT: '64kb',
+      DOCUMENTS_BODY_LIMIT: '64kb',
     });
     app = await createGatewayApp(config);
     await app.listen(0, '127.0.0.1');

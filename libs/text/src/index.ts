@@ -1,5 +1,5 @@
 export { normalize } from './normalize';
-export { tokenize, searchTokens, stripParticle, KOREAN_PARTICLES, MAX_WHOLE_RUN_CHARS } from './tokenize';
+export { tokenize, searchTokens, queryTermWeights, QUERY_STEM_DECAY, stripParticle, KOREAN_PARTICLES, MAX_WHOLE_RUN_CHARS } from './tokenize';
 export { countTokens, estimateTokens, HANGUL_CHARS_PER_TOKEN, LATIN_TOKENS_PER_WORD, DIGITS_PER_TOKEN } from './count-tokens';
 export { splitSentences, ABBREVIATIONS } from './sentences';
 export { chunkText, DEFAULT_CHUNK_MAX_TOKENS, DEFAULT_CHUNK_OVERLAP_TOKENS, PARAGRAPH_BREAK_MIN_FILL } from './chunk';

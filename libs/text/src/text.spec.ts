@@ -1,4 +1,4 @@
-import { countTokens, normalize, searchTokens, splitSentences, stripParticle, tokenize } from './index';
+import { countTokens, normalize, QUERY_STEM_DECAY, queryTermWeights, searchTokens, splitSentences, stripParticle, tokenize } from './index';
 
 describe('normalize', () => {
   it('composes decomposed Hangul, collapses whitespace and lowercases latin', () => {
@@ -62,6 +62,26 @@ describe('searchTokens', () => {
     expect(searchTokens('GPT-4o 모델!')).toEqual(['gpt', '4o', '모', '델', '모델']);
     expect(searchTokens('날씨'.normalize('NFD'))).toEqual(searchTokens('날씨'));
     expect(searchTokens(' ... ')).toEqual([]);
+  });
+});
+
+describe('queryTermWeights', () => {
+  it('weighs each search token by its position in its word, stems first', () => {
+    const d = QUERY_STEM_DECAY;
+    const weights = queryTermWeights('했습니다 GPT');
+    expect([...weights.keys()].sort()).toEqual([...new Set(searchTokens('했습니다 GPT'))].sort());
+    expect(weights.get('했')).toBe(1);
+    expect(weights.get('했습')).toBe(1);
+    expect(weights.get('습')).toBeCloseTo(d, 12);
+    expect(weights.get('니다')).toBeCloseTo(d ** 2, 12);
+    expect(weights.get('다')).toBeCloseTo(d ** 3, 12);
+    expect(weights.get('gpt')).toBe(1);
+  });
+
+  it('keeps the largest weight of a token seen in several words', () => {
+    const weights = queryTermWeights('우리 집은 집');
+    expect(weights.get('집')).toBe(1);
+    expect(weights.get('리')).toBeCloseTo(QUERY_STEM_DECAY, 12);
   });
 });
 

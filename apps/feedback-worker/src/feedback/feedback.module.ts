@@ -6,11 +6,17 @@ import { FeedbackMetrics } from './feedback.metrics';
 import { AmqpJobEvents, JobEvents, STATUS_RELAY_OPTIONS, StatusRelay, type StatusRelayOptions } from './job-events';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
 import { FEEDBACK_GENERATION_OPTIONS, type FeedbackGenerationOptions, ProcessFeedbackUseCase } from './process-feedback.use-case';
-import { RequestsConsumer } from './requests.consumer';
+import { REQUESTS_OPTIONS, RequestsConsumer, type RequestsOptions } from './requests.consumer';
 
 type FeedbackConfig = Pick<
   AppConfig,
-  'FEEDBACK_SIGNING_SECRET' | 'FEEDBACK_CALLBACK_TIMEOUT_MS' | 'OUTBOUND_ALLOWLIST' | 'FEEDBACK_MODEL' | 'FEEDBACK_STATUS_RELAY_INTERVAL_MS'
+  | 'FEEDBACK_SIGNING_SECRET'
+  | 'FEEDBACK_CALLBACK_TIMEOUT_MS'
+  | 'OUTBOUND_ALLOWLIST'
+  | 'FEEDBACK_MODEL'
+  | 'FEEDBACK_STATUS_RELAY_INTERVAL_MS'
+  | 'FEEDBACK_RETRY_DELAYS_MS'
+  | 'FEEDBACK_PREFETCH'
 >;
 
 @Module({})
@@ -23,6 +29,7 @@ export class FeedbackModule {
     };
     const generationOptions: FeedbackGenerationOptions = { model: config.FEEDBACK_MODEL };
     const relayOptions: StatusRelayOptions = { intervalMs: config.FEEDBACK_STATUS_RELAY_INTERVAL_MS };
+    const requestsOptions: RequestsOptions = { retry: config.FEEDBACK_RETRY_DELAYS_MS, prefetch: config.FEEDBACK_PREFETCH };
     return {
       module: FeedbackModule,
       providers: [
@@ -30,6 +37,7 @@ export class FeedbackModule {
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
         { provide: FEEDBACK_GENERATION_OPTIONS, useValue: generationOptions },
         { provide: STATUS_RELAY_OPTIONS, useValue: relayOptions },
+        { provide: REQUESTS_OPTIONS, useValue: requestsOptions },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
         { provide: CallbackClient, useClass: OutboundCallbackClient },
         { provide: JobEvents, useClass: AmqpJobEvents },

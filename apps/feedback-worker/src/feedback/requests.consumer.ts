@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
 import { DEFAULT_RETRY, type Messaging, MESSAGING, type RetryPolicy } from '@ragmesh/messaging';
 import { ProcessFeedbackUseCase } from './process-feedback.use-case';
@@ -8,6 +8,13 @@ export const REQUESTS_QUEUE = 'feedback-worker.requests';
 export const REQUESTS_RETRY: RetryPolicy = DEFAULT_RETRY;
 /** Each in-flight job holds a database connection (its lock) and waits on an LLM: keep few. */
 export const REQUESTS_PREFETCH = 4;
+
+/** From config (FEEDBACK_RETRY_DELAYS_MS, FEEDBACK_PREFETCH); the constants above are the defaults. */
+export interface RequestsOptions {
+  retry: RetryPolicy;
+  prefetch: number;
+}
+export const REQUESTS_OPTIONS = Symbol('FEEDBACK_REQUESTS_OPTIONS');
 
 type FeedbackRequested = MessagePayload<'feedback.requested'>;
 
@@ -19,6 +26,7 @@ export class RequestsConsumer {
   constructor(
     @Inject(MESSAGING) private readonly messaging: Messaging,
     private readonly useCase: ProcessFeedbackUseCase,
+    @Optional() @Inject(REQUESTS_OPTIONS) private readonly options: RequestsOptions = { retry: REQUESTS_RETRY, prefetch: REQUESTS_PREFETCH },
   ) {}
 
   /** Called by the bootstrap once everything else is up, so a failure can close the app cleanly. */
@@ -26,8 +34,8 @@ export class RequestsConsumer {
     await this.messaging.consume({
       queue: REQUESTS_QUEUE,
       types: ['feedback.requested'],
-      prefetch: REQUESTS_PREFETCH,
-      retry: REQUESTS_RETRY,
+      prefetch: this.options.prefetch,
+      retry: this.options.retry,
       handle: (envelope, raw) => this.handle(envelope, raw.attempt),
     });
     this.logger.log({ queue: REQUESTS_QUEUE }, 'consuming');
@@ -44,7 +52,7 @@ export class RequestsConsumer {
       callbackAuthHeader,
       ...(activity ? { activity: { memberId, ...(period ? { period } : {}), activity } } : {}),
       // Attempt n retries after delaysMs[n-1]; past the last delay Messaging dead-letters.
-      isLastAttempt: attempt > REQUESTS_RETRY.delaysMs.length,
+      isLastAttempt: attempt > this.options.retry.delaysMs.length,
     });
     this.logger.log({ envelopeId: envelope.id, jobId, attempt, outcome }, 'feedback request handled');
   }

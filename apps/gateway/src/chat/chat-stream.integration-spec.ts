@@ -1,20 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { type generation, type retrieval } from '@ragmesh/contracts';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import type { AddressInfo } from 'node:net';
-import { createGatewayApp } from '../app';
-import { loadAppConfig } from '../config';
-import { authFetch, TEST_API_KEY } from '../../test/auth';
-import { startFakeGrpc } from '../../test/fake-grpc';
+import { authFetch } from '../../test/auth';
+import { type ChatGateway, startChatGateway } from '../../test/chat-gateway';
 
 /*
  * POST /v1/chat/stream against the in-process gateway (real PostgreSQL and RabbitMQ) with tiny
  * grpc-js retrieval/generation fakes on the real protos; the SSE body is read with eventsource-parser.
  */
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/ragmesh';
 const HEARTBEAT_MS = 50;
 /** Long enough for the stream to open on the heartbeat timer and then ping at least once. */
 const FIRST_TOKEN_DELAY_MS = HEARTBEAT_MS * 6;
@@ -87,8 +81,7 @@ interface Parsed {
 jest.setTimeout(30_000);
 
 describe('POST /v1/chat/stream (integration)', () => {
-  let grpcServer: grpc.Server;
-  let app: NestExpressApplication;
+  let gateway: ChatGateway;
   let base: string;
 
   const post = (body: unknown, signal?: AbortSignal) =>
@@ -116,27 +109,17 @@ describe('POST /v1/chat/stream (integration)', () => {
   }
 
   beforeAll(async () => {
-    const fakeGrpc = await startFakeGrpc(retrievalHandlers, generationHandlers);
-    grpcServer = fakeGrpc.server;
-    const config = loadAppConfig({
-      ...process.env,
-      RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY,
-      DATABASE_URL,
-      AMQP_URL,
+    gateway = await startChatGateway(retrievalHandlers, generationHandlers, {
       LOG_LEVEL: 'warn',
-      RETRIEVAL_GRPC_URL: `127.0.0.1:${fakeGrpc.port}`,
-      GENERATION_GRPC_URL: `127.0.0.1:${fakeGrpc.port}`,
       CHAT_HEARTBEAT_MS: String(HEARTBEAT_MS),
+      // No resume grace: a client that leaves cancels generation at once.
+      CHAT_RESUME_GRACE_MS: '0',
+      CHAT_QUERY_REWRITE: 'rules',
     });
-    app = await createGatewayApp(config);
-    await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    base = gateway.base;
   });
 
-  afterAll(async () => {
-    await app?.close();
-    grpcServer?.forceShutdown();
-  });
+  afterAll(() => gateway?.close());
 
   it('streams reference → token… → done with numbered ids, usage and honest timings', async () => {
     const s = await streamChat('What is the capital of Korea?');
@@ -149,7 +132,9 @@ describe('POST /v1/chat/stream (integration)', () => {
     const reference = s.data('reference');
     expect(reference).toEqual({
       session_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      stream_id: s.headers.get('x-stream-id'),
       references: [{ chunk_id: 'doc-seoul#0', document_id: 'doc-seoul', title: 'Seoul', score: expect.closeTo(0.87, 5) }],
+      query: { text: 'What is the capital of Korea?', keywords: ['capital', 'korea'], table_intent: false, time_range: null, source: 'rules' },
     });
     expect(s.headers.get('x-session-id')).toBe(reference.session_id);
     expect(s.events.filter((e) => e.event === 'token').map((e) => JSON.parse(e.data).text)).toEqual(PARTS);

@@ -335,8 +335,18 @@ describe('ChatUseCase', () => {
   it("a client's own time_range wins over the one read from the question", async () => {
     const { useCase, retrieval } = setup();
     await drain((await useCase.execute(command({ messages: [{ role: 'user', content: '작년 매출' }], searchOptions: { timeRangeMonths: 24 } }))).events);
-    expect(retrieval.searches[0]).toMatchObject({ timeRangeMonths: 24 });
+    expect(retrieval.searches[0]).toMatchObject({ timeRangeMonths: 24, query: '작년 매출' });
     expect(retrieval.searches[0].timeAnchor).toBeUndefined();
+  });
+
+  it('stops asking the LLM when the proxy refuses the call itself', async () => {
+    const { useCase, generation, rewriteModel } = setup();
+    generation.models = [{ id: 'qwen', ownedBy: 'vllm', upstream: 'gpu-1', kind: 'openai-compatible' }];
+    rewriteModel.answers = [Object.assign(new Error('no such model'), { code: 5, details: 'no such model', metadata: {} })];
+    const session = await useCase.execute(command());
+    await drain(session.events);
+    expect(rewriteModel.calls).toHaveLength(1);
+    expect(session.rewrite).toMatchObject({ source: 'fallback', attempts: 1 });
   });
 
   it('with an LLM upstream, retries a bad JSON rewrite with the reason and uses the valid one', async () => {

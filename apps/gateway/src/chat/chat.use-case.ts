@@ -206,9 +206,12 @@ export class ChatUseCase {
     cmd: ChatCommand,
     history: () => Promise<ChatMessage[]>,
   ): Promise<{ references: Reference[]; rewrite: RewrittenQuery }> {
-    const rewrite = await this.rewriter.rewrite({ question, model: cmd.model ?? '', history });
     const options: SearchOptions = { ...(cmd.searchOptions ?? {}) };
-    if (options.timeRangeMonths === undefined && rewrite.timeRange) {
+    const clientWindow = options.timeRangeMonths !== undefined;
+    let rewrite = await this.rewriter.rewrite({ question, model: cmd.model ?? '', history });
+    // Time words leave the query only when they become the filter; the client's window wins over them.
+    if (clientWindow) rewrite = { ...rewrite, query: question, timeRange: undefined };
+    else if (rewrite.timeRange) {
       options.timeRangeMonths = rewrite.timeRange.months;
       options.timeAnchor = rewrite.timeRange.end;
     }

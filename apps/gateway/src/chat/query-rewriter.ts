@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { GrpcStatus } from '@ragmesh/contracts';
 import { APP_CONFIG, type AppConfig } from '../config';
+import { isGrpcError } from '../http/grpc-errors';
 import { GenerationRepository, type ModelInfo } from '../grpc/generation.repository';
 import { ChatMetrics } from './chat.metrics';
 import { fromLlmRewrite, parseLlmRewrite, rewriteInstruction, ruleBasedRewrite, type RewrittenQuery } from './query-rewrite';
@@ -17,6 +19,12 @@ export const MODELS_CACHE_MS = 30_000;
 export const REWRITE_HISTORY_MESSAGES = 4;
 const HISTORY_MESSAGE_CHARS = 1000;
 const LOCAL_MODEL_PREFIX = 'local-';
+/** Transient gRPC failures worth another attempt; every other code ends the LLM attempts at once. */
+const RETRYABLE_CODES: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.ABORTED, GrpcStatus.INTERNAL, GrpcStatus.DEADLINE_EXCEEDED]);
+
+function isRetryable(err: unknown): boolean {
+  return !isGrpcError(err) || RETRYABLE_CODES.has(err.code);
+}
 const LOCAL_KIND = 'local';
 
 export interface RewriteInput {
@@ -99,6 +107,8 @@ export class QueryRewriter {
         );
       } catch (err) {
         lastReason = err instanceof Error ? err.message : String(err);
+        // Asking again cannot help when the proxy refused the call itself (unknown model, full queue…).
+        if (!isRetryable(err)) break;
       }
     }
     this.logger.warn(`query rewrite fell back to the rules after ${attempts} LLM attempt(s): ${lastReason}`);

@@ -41,9 +41,17 @@ function verifyBody(_req: IncomingMessage, _res: unknown, buf: Buffer): void {
   if (jsonDepth(buf) > MAX_JSON_DEPTH) throw new BodyRejected(TOO_DEEP, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
-/** express.json with a size limit, UTF-8 and nesting checks; its errors go through bodyParserErrorTranslator. */
+const NUL_REASON = 'must not contain NUL characters (\\u0000)';
+
+/** PostgreSQL text cannot hold U+0000: a string carrying one is refused here instead of failing an INSERT later. */
+function refuseNul(_key: string, value: unknown): unknown {
+  if (typeof value === 'string' && value.includes('\u0000')) throw new SyntaxError(NUL_REASON);
+  return value;
+}
+
+/** express.json with a size limit, UTF-8, nesting and NUL checks; its errors go through bodyParserErrorTranslator. */
 export function jsonBody(limit: string): RequestHandler {
-  return json({ limit, verify: verifyBody });
+  return json({ limit, verify: verifyBody, reviver: refuseNul });
 }
 
 interface BodyParserError {
@@ -70,6 +78,7 @@ export function bodyParserErrorTranslator(err: unknown, _req: Request, _res: Res
   if (!isBodyParserError(err)) return next(err);
   switch (err.type) {
     case 'entity.parse.failed':
+      if (err.message.includes(NUL_REASON)) return next(new ValidationFailed([{ field: 'body', reason: `strings ${NUL_REASON}` }]));
       return next(new ValidationFailed([{ field: 'body', reason: `malformed JSON: ${err.message}` }]));
     case INVALID_UTF8:
       return next(new ValidationFailed([{ field: 'body', reason: 'is not valid UTF-8' }]));

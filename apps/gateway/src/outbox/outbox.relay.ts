@@ -13,6 +13,11 @@ export const OUTBOX_RETRY_BASE_MS = 200;
 export const OUTBOX_RETRY_MAX_MS = 30_000;
 /** On shutdown a publish stuck on a dead broker is abandoned; its row stays unpublished for the next start. */
 export const OUTBOX_STOP_TIMEOUT_MS = 5_000;
+/**
+ * A publish unconfirmed this long (broker down) fails like a refused one: the row backs off and
+ * the batch's transaction ends instead of holding its row locks open for the whole outage.
+ */
+export const OUTBOX_PUBLISH_DEADLINE_MS = 10_000;
 const MAX_ERROR_LENGTH = 2_000;
 
 export interface OutboxRow {
@@ -110,7 +115,11 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const type = row.type;
     if (!isMessageType(type)) throw new Error(`"${type}" is not in the message catalogue`);
     // The payload was typed when enqueued; publish() validates it against the catalogue again.
-    await this.messaging.publish(type, row.payload as MessagePayload<typeof type>, { id: row.id, correlationId: row.correlation_id ?? undefined });
+    await this.messaging.publish(type, row.payload as MessagePayload<typeof type>, {
+      id: row.id,
+      correlationId: row.correlation_id ?? undefined,
+      deadlineMs: OUTBOX_PUBLISH_DEADLINE_MS,
+    });
     this.published.inc({ type });
   }
 

@@ -21,8 +21,8 @@ export interface EngineRoute {
   engine: ChatEngine;
   upstream: string;
   model: string | undefined;
-  /** The engine queues and limits requests itself (the upstream pool: slots per upstream). */
-  selfAdmitting?: boolean;
+  /** Served by the upstream pool, which limits requests per upstream and aborts its HTTP request on the signal itself. */
+  pooled?: boolean;
 }
 
 export interface ModelEntry {
@@ -107,8 +107,8 @@ export class StaticEngineRouter implements EngineRouter {
     return entries;
   }
 
-  private admission(): Pick<EngineRoute, 'selfAdmitting'> {
-    return this.poolServes ? { selfAdmitting: true } : {};
+  private admission(): Pick<EngineRoute, 'pooled'> {
+    return this.poolServes ? { pooled: true } : {};
   }
 
   private get poolServes(): boolean {

@@ -95,7 +95,7 @@ export class OpenAiUpstream implements ChatEngine {
       ...(input.maxTokens !== undefined ? { max_tokens: input.maxTokens } : {}),
       ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
     });
-    const response = await this.post('/v1/chat/completions', body, input.signal);
+    const { response, detach } = await this.post('/v1/chat/completions', body, input.signal);
     const parser = new SseDataParser();
     let completion = '';
     let usage: Usage | undefined;
@@ -105,9 +105,15 @@ export class OpenAiUpstream implements ChatEngine {
     try {
       response.setEncoding('utf8');
       for await (const text of response as AsyncIterable<string>) {
+        // Tokens that arrived in one read leave as one delta: when the proxy falls behind it
+        // catches up with fewer messages instead of paying gRPC and SSE framing per token.
+        let deltas = '';
         for (const data of parser.feed(text)) {
           if (data === '[DONE]') {
             finished = true;
+            // The answer is complete: a later abort (the pool always aborts its attempt when done)
+            // must not destroy a socket that is about to return to the keep-alive pool.
+            detach();
             break;
           }
           const chunk = parseChunk(data);
@@ -116,10 +122,11 @@ export class OpenAiUpstream implements ChatEngine {
           const choice = chunk.choices?.[0];
           if (choice?.finish_reason) finishReason = choice.finish_reason;
           const delta = choice?.delta?.content;
-          if (delta) {
-            completion += delta;
-            yield { type: 'delta', text: delta };
-          }
+          if (delta) deltas += delta;
+        }
+        if (deltas !== '') {
+          completion += deltas;
+          yield { type: 'delta', text: deltas };
         }
         if (finished) break;
       }
@@ -128,8 +135,10 @@ export class OpenAiUpstream implements ChatEngine {
       if (input.signal?.aborted) throw input.signal.reason;
       throw err;
     } finally {
-      // Covers an early `return` by the consumer too: the upstream stops generating.
-      if (!response.complete) response.destroy();
+      // After [DONE] the rest is drained so the socket goes back to the keep-alive pool; any
+      // other exit (an early `return` by the consumer, an error) stops the upstream generating.
+      if (finished) response.resume();
+      else if (!response.complete) response.destroy();
     }
     if (!finished && finishReason === undefined) throw new Error(`upstream ${this.root.host} stream ended before the answer finished`);
     // vLLM omits usage unless asked, and some servers ignore the ask: count it here then.
@@ -165,15 +174,17 @@ export class OpenAiUpstream implements ChatEngine {
     return first;
   }
 
-  /** Resolves with a 2xx response; rejects with UpstreamHttpError (status + body) or the socket error. */
-  private post(path: string, body: string, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  /**
+   * Resolves with a 2xx response (and `detach`, which stops the signal from destroying the
+   * request); rejects with UpstreamHttpError (status + body) or the socket error.
+   */
+  private post(path: string, body: string, signal: AbortSignal | undefined): Promise<{ response: IncomingMessage; detach: () => void }> {
     const url = new URL(path, this.root);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<IncomingMessage>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const req = send(url, {
         method: 'POST',
         agent: this.agent,
-        signal,
         headers: {
           'Content-Type': 'application/json',
           'Content-Length': Buffer.byteLength(body),
@@ -181,12 +192,17 @@ export class OpenAiUpstream implements ChatEngine {
           ...(this.opts.apiKey ? { Authorization: `Bearer ${this.opts.apiKey}` } : {}),
         },
       });
+      // The caller going away destroys the request: the upstream sees the connection close and stops generating.
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const detach = () => signal?.removeEventListener('abort', onAbort);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.once('close', detach);
       // Idle time on the socket: covers both the wait for headers and silence mid-stream.
       req.setTimeout(this.opts.timeoutMs, () => req.destroy(new Error(`upstream ${this.root.host} idle for more than ${this.opts.timeoutMs} ms`)));
       req.once('error', (err) => reject(signal?.aborted ? signal.reason : err));
       req.once('response', (res) => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) return resolve(res);
+        if (status >= 200 && status < 300) return resolve({ response: res, detach });
         readBody(res).then(
           (text) => reject(new UpstreamHttpError(status, text, url.toString())),
           (err: unknown) => reject(err),

@@ -1,6 +1,15 @@
-import type { ChatEngine, GenerateEvent, GenerateInput } from '@ragmesh/llm';
+import type { ChatEngine, ChatMessage, GenerateEvent, GenerateInput } from '@ragmesh/llm';
+import { AdmissionRejectedError } from '../generation/admission-control';
 import { BreakerState } from './circuit-breaker';
-import { NoUpstreamAvailableError, PoolObserver, UpstreamErrorCause, UpstreamPool, UpstreamPoolOptions } from './upstream-pool';
+import {
+  MIN_RETRY_AFTER_MS,
+  NoUpstreamAvailableError,
+  PoolObserver,
+  UnsupportedRequestError,
+  UpstreamErrorCause,
+  UpstreamPool,
+  UpstreamPoolOptions,
+} from './upstream-pool';
 
 const usage = { promptTokens: 1, completionTokens: 2, totalTokens: 3 };
 const done: GenerateEvent = { type: 'done', finishReason: 'stop', usage, model: 'm' };
@@ -220,5 +229,106 @@ describe('UpstreamPool', () => {
     expect(p.snapshot()[0].outstanding).toBe(1);
     await it.return(undefined);
     expect(p.snapshot()[0].outstanding).toBe(0);
+  });
+});
+
+describe('UpstreamPool admission (slots per upstream, one bounded FIFO queue)', () => {
+  const gatedEngine = () => {
+    const g = gated();
+    return { engine: new ScriptedEngine(g.script), release: g.release };
+  };
+
+  it('queues past each upstream limit, hands slots over in FIFO order, and rejects past the queue with a retry hint', async () => {
+    const first = gatedEngine();
+    const { p, observer } = pool({ a: first.engine }, { defaultMaxConcurrency: 1, maxQueue: 2, queueTimeoutMs: 5_000 });
+    const running = p.generate(input)[Symbol.asyncIterator]();
+    await running.next();
+    const order: string[] = [];
+    first.engine.script = ok('second');
+    const second = collect(p.generate(input)).then((r) => order.push(r.text));
+    const third = collect(p.generate(input)).then((r) => order.push(r.text));
+    await new Promise((r) => setImmediate(r));
+    expect(p.queued).toBe(2);
+    const rejected = await collect(p.generate(input));
+    expect(rejected.error).toBeInstanceOf(AdmissionRejectedError);
+    expect((rejected.error as AdmissionRejectedError).retryAfterMs).toBeGreaterThanOrEqual(MIN_RETRY_AFTER_MS);
+    expect(observer.errors).toContainEqual(['none', 'queue_full']);
+    first.release();
+    await collect({ [Symbol.asyncIterator]: () => running });
+    await Promise.all([second, third]);
+    expect(order).toEqual(['second', 'second']);
+    expect(p.queued).toBe(0);
+    expect(p.snapshot()[0].outstanding).toBe(0);
+  });
+
+  it('a queued request gives up after queueTimeoutMs, and one whose caller cancels leaves the queue at once', async () => {
+    const held = gatedEngine();
+    const { p, observer } = pool({ a: held.engine }, { defaultMaxConcurrency: 1, queueTimeoutMs: 30 });
+    const running = p.generate(input)[Symbol.asyncIterator]();
+    await running.next();
+    const timedOut = await collect(p.generate(input));
+    expect(timedOut.error?.message).toMatch(/no upstream slot became free within 30 ms/u);
+    expect(observer.errors).toContainEqual(['none', 'queue_timeout']);
+    const abort = new AbortController();
+    const cancelled = collect(p.generate({ ...input, signal: abort.signal }));
+    await new Promise((r) => setImmediate(r));
+    expect(p.queued).toBe(1);
+    abort.abort();
+    expect((await cancelled).error?.name).toBe('AdmissionAbortedError');
+    expect(p.queued).toBe(0);
+    held.release();
+    await collect({ [Symbol.asyncIterator]: () => running });
+  });
+
+  it('fails queued requests at once when no upstream could serve them any more', async () => {
+    const held = gatedEngine();
+    const { p, health } = pool({ a: held.engine }, { defaultMaxConcurrency: 1 });
+    const running = p.generate(input)[Symbol.asyncIterator]();
+    await running.next();
+    const queued = collect(p.generate(input));
+    await new Promise((r) => setImmediate(r));
+    health.a = false;
+    await p.checkHealth();
+    expect((await queued).error).toBeInstanceOf(NoUpstreamAvailableError);
+    held.release();
+    await collect({ [Symbol.asyncIterator]: () => running });
+  });
+
+  it('replaceMembers keeps the state of members that stay and drops the others', async () => {
+    const a = new ScriptedEngine(failsBeforeFirstToken(503));
+    const b = new ScriptedEngine(ok('from b'));
+    const { p } = pool({ a }, { maxAttempts: 1, breakerFailures: 1 });
+    await collect(p.generate(input));
+    expect(p.snapshot()[0].breaker).toBe('open');
+    const aConfig = { name: 'a', engine: a, healthCheck: () => Promise.resolve() };
+    const change = p.replaceMembers([aConfig, { name: 'b', engine: b, healthCheck: () => Promise.resolve(), maxConcurrency: 3 }]);
+    expect(change).toEqual({ added: ['b'], removed: [], kept: ['a'] });
+    expect(p.snapshot().map((s) => [s.name, s.breaker, s.maxConcurrency])).toEqual([
+      ['a', 'open', 256],
+      ['b', 'closed', 3],
+    ]);
+    expect(await collect(p.generate(input))).toEqual({ text: 'fromb' });
+    expect(p.replaceMembers([])).toEqual({ added: [], removed: ['a', 'b'], kept: [] });
+    expect((await collect(p.generate(input))).error).toBeInstanceOf(NoUpstreamAvailableError);
+  });
+
+  it('routes image requests only to members labelled multimodal for the model, and refuses them when none is', async () => {
+    const text = new ScriptedEngine(ok('text'));
+    const vision = new ScriptedEngine(ok('vision'));
+    const { p } = pool({ text, vision });
+    p.replaceMembers([
+      { name: 'text', engine: text, healthCheck: () => Promise.resolve() },
+      { name: 'vision', engine: vision, healthCheck: () => Promise.resolve(), multimodalModels: ['qwen-vl'] },
+    ]);
+    const withImage: GenerateInput = {
+      model: 'qwen-vl',
+      context: [],
+      messages: [{ role: 'user', content: 'what is this', parts: [{ type: 'image_url', imageUrl: 'https://example.com/cat.png' }] } as ChatMessage],
+    };
+    for (let i = 0; i < 4; i++) expect(await collect(p.generate(withImage))).toEqual({ text: 'vision' });
+    expect(text.calls).toBe(0);
+    const refused = await collect(p.generate({ ...withImage, model: 'llama-8b' }));
+    expect(refused.error).toBeInstanceOf(UnsupportedRequestError);
+    expect(refused.error?.message).toMatch(/no upstream is labelled multimodal for model "llama-8b"; multimodal upstreams: vision \(qwen-vl\)/u);
   });
 });

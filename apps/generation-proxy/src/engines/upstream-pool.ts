@@ -192,6 +192,13 @@ export interface UpstreamChange {
   kept: string[];
 }
 
+/** Tags an engine's (fresh) event with the member that produced it; no copy per token. */
+function served(event: GenerateEvent, upstream: string): PoolEvent {
+  const tagged = event as PoolEvent;
+  tagged.upstream = upstream;
+  return tagged;
+}
+
 /** A member that left the pool and has nothing in flight closes its idle keep-alive sockets. */
 function dispose(m: Member): void {
   (m.engine as { close?: () => void }).close?.();
@@ -368,12 +375,12 @@ export class UpstreamPool {
         const first = await this.firstEvent(iterator, attemptAbort);
         if (first === undefined) throw new Error('upstream stream ended without any event');
         startedText = true;
-        yield { ...first, upstream: name };
+        yield served(first, name);
         // From here on text has reached the caller: a failure ends the request, never retries.
         for (;;) {
           const next = await iterator.next();
           if (next.done) break;
-          yield { ...next.value, upstream: name };
+          yield served(next.value, name);
         }
         settled = true;
         member.breaker.onSuccess();

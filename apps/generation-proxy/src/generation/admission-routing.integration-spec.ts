@@ -85,7 +85,7 @@ describe('generation-proxy admission, deadlines, usage and multimodal routing (r
   });
 
   it('reports usage even when the upstream sends none (counted locally), and names the upstream on every chunk', async () => {
-    const a = await fake({ tokenDelayMs: 1, replyTokens: 4, omitUsage: true });
+    const a = await fake({ tokenDelayMs: 15, replyTokens: 4, omitUsage: true });
     booted = await bootProxy({ GENERATION_UPSTREAM_URL: a.url });
     const result = await runStream(booted.client, { messages: [{ role: 'user', content: 'how many tokens is this' }] }).result;
     expect(result.error).toBeUndefined();

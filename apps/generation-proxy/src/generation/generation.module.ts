@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { createEngineRouter, createUpstreamPool, ENGINE_ROUTER, EngineRouter } from '../engines/engine-router';
+import { registryFeedProvider } from '../engines/registry-feed';
 import type { UpstreamPool } from '../engines/upstream-pool';
 import { AdmissionController } from './admission-control';
 import { GenerationController } from './generation.controller';
@@ -28,6 +29,7 @@ export class GenerationModule {
       providers: [
         GenerationMetrics,
         GenerationUseCase,
+        registryFeedProvider(UPSTREAM_POOL),
         {
           provide: UPSTREAM_POOL,
           inject: [GenerationMetrics],

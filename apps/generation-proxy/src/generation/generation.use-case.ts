@@ -160,7 +160,8 @@ export class GenerationUseCase {
         persona: command.persona,
         signal,
       });
-      for await (const event of untilAborted(events, signal)) {
+      // The pool aborts its upstream request on the signal itself; other engines get a watchdog.
+      for await (const event of route.pooled ? events : untilAborted(events, signal)) {
         // The pool names the member that served each event; other engines are their route.
         upstream = (event as Partial<PoolEvent>).upstream ?? route.upstream;
         if (event.type === 'delta') {
@@ -208,7 +209,7 @@ export class GenerationUseCase {
 
   /** The local engine shares the proxy's CPU: a global slot limit. The pool limits per upstream itself. */
   private async admit(route: EngineRoute, signal: AbortSignal): Promise<Release> {
-    if (route.selfAdmitting) return noRelease;
+    if (route.pooled) return noRelease;
     try {
       return await this.admission.acquire(signal);
     } catch (err) {

@@ -8,7 +8,7 @@ export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export const DEFAULT_PII_PATTERNS = [
   '[\\w.+-]+@[\\w-]+(\\.[\\w-]+)+',
   '\\b\\d{6}-?[1-4]\\d{6}\\b',
-  '\\b(?:\\d[ -]?){13,16}\\b',
+  '\\b\\d(?:[ -]?\\d){12,15}\\b',
   '(?:\\+?82[- ]?|\\b0)1[016789][- ]?\\d{3,4}[- ]?\\d{4}\\b',
   '\\+\\d{1,3}[- ]?\\d{2,4}[- ]?\\d{3,4}[- ]?\\d{3,4}\\b',
 ];

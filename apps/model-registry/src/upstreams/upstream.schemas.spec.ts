@@ -1,4 +1,4 @@
-import { normalizeBaseUrl, validateRegisterUpstream } from './upstream.schemas';
+import { normalizeBaseUrl, validateRegisterUpstream, validateUpdateUpstream } from './upstream.schemas';
 
 const good = { name: 'gpu-a-1', baseUrl: 'http://10.0.0.5:8000', kind: 'vllm' };
 
@@ -8,9 +8,30 @@ function errorsOf(input: unknown) {
   return result.errors;
 }
 
+describe('routing fields', () => {
+  it('takes weight, max concurrency and labels, with proto3 zero meaning the default weight', () => {
+    const result = validateRegisterUpstream({ ...good, weight: 0, maxConcurrency: 8, labels: ['multimodal', 'multimodal', 'device=cuda:0'] });
+    expect(result.ok && result.value).toMatchObject({ weight: 1, maxConcurrency: 8, labels: ['multimodal', 'device=cuda:0'] });
+  });
+
+  it.each([
+    [{ weight: -1 }, 'weight'],
+    [{ maxConcurrency: 1.5 }, 'max_concurrency'],
+    [{ labels: ['Has Space'] }, 'labels[0]'],
+  ])('rejects %j naming %s', (extra, field) => {
+    expect(errorsOf({ ...good, ...extra })[0].field).toBe(field);
+  });
+
+  it('validates an update: only the fields present, unknown fields named', () => {
+    expect(validateUpdateUpstream({ name: 'gpu-a-1', weight: 2 })).toEqual({ ok: true, value: { name: 'gpu-a-1', weight: 2 } });
+    const unknown = validateUpdateUpstream({ name: 'gpu-a-1', colour: 'red' });
+    expect(unknown.ok ? [] : unknown.errors.map((e) => e.field)).toEqual(['colour']);
+  });
+});
+
 describe('validateRegisterUpstream', () => {
   it('accepts a good request, defaults models and removes duplicates', () => {
-    expect(validateRegisterUpstream(good)).toEqual({ ok: true, value: { ...good, models: [] } });
+    expect(validateRegisterUpstream(good)).toEqual({ ok: true, value: { ...good, models: [], weight: 1, maxConcurrency: 0, labels: [] } });
     const withModels = validateRegisterUpstream({ ...good, models: ['qwen', 'qwen', 'lora-a'] });
     expect(withModels.ok && withModels.value.models).toEqual(['qwen', 'lora-a']);
   });

@@ -57,6 +57,19 @@ describe('SearchIndex', () => {
     }
   });
 
+  it('scales each query term by its weight', () => {
+    const index = new SearchIndex();
+    TEXTS.forEach((text, i) => index.addChunk(chunk(`d${i}`, 0, text)));
+    const tokens = searchTokens('연차 주차');
+    // Scores are views on a reused buffer: read each before the next query.
+    const plain = index.bm25(tokens).scoreBySlot[0];
+    const weighted = index.bm25(tokens, new Map([['차', 0.5], ['연차', 2]])).scoreBySlot[0];
+    const byTerm = (term: string) => index.bm25([term]).scoreBySlot[0];
+    const d0 = { 연: byTerm('연'), 차: byTerm('차'), 연차: byTerm('연차') };
+    expect(plain).toBeCloseTo(d0.연 + d0.차 + d0.연차, 12);
+    expect(weighted).toBeCloseTo(d0.연 + 0.5 * d0.차 + 2 * d0.연차, 12);
+  });
+
   it('scores dense as the dot product with every stored vector, 0 for removed chunks', () => {
     const index = new SearchIndex();
     TEXTS.forEach((text, i) => index.addChunk(chunk(`d${i}`, 0, text)));

@@ -277,9 +277,10 @@ export class SearchIndex {
   /**
    * Okapi BM25 (k1 1.2, b 0.75, the "+1" idf) of every live chunk sharing a query term;
    * the same scores as @ragmesh/text's Bm25Index, except that near-universal terms of a large
-   * index are skipped (SKIP_TERM_DF_FRACTION). Repeated query terms count once.
+   * index are skipped (SKIP_TERM_DF_FRACTION). Repeated query terms count once, scaled by
+   * their weight when `weights` gives one (@ragmesh/text queryTermWeights; default 1).
    */
-  bm25(queryTokens: string[]): Bm25Matches {
+  bm25(queryTokens: string[], weights?: ReadonlyMap<string, number>): Bm25Matches {
     const scores = this.scratchScores;
     const touched = this.scratchTouched;
     // Reset only what the previous query touched: no per-query allocation of slot-sized arrays.
@@ -294,23 +295,27 @@ export class SearchIndex {
     const lengthNorm = (k1 * this.b) / avgLength;
     const constNorm = k1 * (1 - this.b);
     const lists: Postings[] = [];
+    const listWeights: number[] = [];
     for (const term of new Set(queryTokens)) {
       const list = this.postings.get(term);
-      if (list !== undefined && list.df > 0) lists.push(list);
+      if (list === undefined || list.df === 0) continue;
+      lists.push(list);
+      listWeights.push(weights?.get(term) ?? 1);
     }
     const common = (list: Postings): boolean => list.df > this.skipTermMinDf && list.df > this.skipTermDfFraction * live;
     const anyRare = lists.some((list) => !common(list));
     let count = 0;
-    for (const list of lists) {
+    for (let l = 0; l < lists.length; l += 1) {
+      const list = lists[l];
       if (anyRare && common(list)) continue;
-      const idfK = Math.log(1 + (live - list.df + 0.5) / (list.df + 0.5)) * (k1 + 1);
+      const idfK = Math.log(1 + (live - list.df + 0.5) / (list.df + 0.5)) * (k1 + 1) * listWeights[l];
       const slots = list.slots;
       const tfs = list.tfs;
       for (let i = 0; i < list.length; i += 1) {
         const slot = slots[i];
         if (alive[slot] === 0) continue;
         const tf = tfs[i];
-        // Every term score is > 0 (the +1 idf), so 0 means "not touched yet".
+        // Every term score is > 0 (the +1 idf, weights > 0), so 0 means "not touched yet".
         if (scores[slot] === 0) {
           touched[count] = slot;
           count += 1;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { searchTokens } from '@ragmesh/text';
+import { queryTermWeights, searchTokens } from '@ragmesh/text';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { parseCommand } from '../common/errors';
@@ -138,7 +138,8 @@ export class SearchUseCase {
       if (chunk !== undefined && (!filtered || passesFilters(chunk))) accepted[slot] = 1;
     }
 
-    const matches = index.bm25(searchTokens(command.query));
+    // Stems first: a term's weight falls with its position in its word (queryTermWeights).
+    const matches = index.bm25(searchTokens(command.query), queryTermWeights(command.query));
     const bm25 = matches.scoreBySlot;
     const dense = index.denseScores(query?.vector ?? []);
 
