@@ -34,6 +34,33 @@ const PORTS = {
   fake: 8300 + OFFSET,
 };
 
+/** client → gRPC → generation-proxy → fake: the proxy's share alone (no gateway, no database). */
+function proxyTarget() {
+  const grpc = require('@grpc/grpc-js');
+  const protoLoader = require('@grpc/proto-loader');
+  const protoRoot = path.join(ROOT, 'proto');
+  const definition = protoLoader.loadSync(path.join(protoRoot, 'ragmesh', 'v1', 'generation.proto'), {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+    includeDirs: [protoRoot],
+  });
+  const Service = grpc.loadPackageDefinition(definition).ragmesh.v1.GenerationService;
+  const client = new Service(`127.0.0.1:${PORTS.generationGrpc}`, grpc.credentials.createInsecure());
+  const token = process.env.RAGMESH_SERVICE_TOKEN || 'ragmesh-dev-service-token';
+  return {
+    client,
+    request: () => ({ model: 'fake-model', messages: [{ role: 'user', content: QUESTION }] }),
+    metadata: () => {
+      const m = new grpc.Metadata();
+      m.set('x-ragmesh-service-token', token);
+      return m;
+    },
+  };
+}
+
 const TARGETS = {
   direct: {
     port: PORTS.fake,
@@ -41,9 +68,11 @@ const TARGETS = {
     headers: {},
     body: () => JSON.stringify({ model: 'fake-model', messages: [{ role: 'user', content: QUESTION }], stream: true, stream_options: { include_usage: true } }),
   },
+  proxy: undefined, // connected once the proxy runs
   ragOff: gatewayTarget(false),
   ragOn: gatewayTarget(true),
 };
+const VARIANTS = ['direct', 'proxy', 'ragOff', 'ragOn'];
 
 function gatewayTarget(rag) {
   return {
@@ -142,8 +171,8 @@ function fold(rounds) {
 }
 
 async function runLevel(mesh, concurrency) {
-  const variants = ['direct', 'ragOff', 'ragOn'];
-  const results = { direct: [], ragOff: [], ragOn: [] };
+  const variants = VARIANTS;
+  const results = Object.fromEntries(VARIANTS.map((v) => [v, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order each round so no variant always runs first (or on a warmer machine).
     for (let i = 0; i < variants.length; i++) {
@@ -152,8 +181,8 @@ async function runLevel(mesh, concurrency) {
       process.stderr.write(`  ${concurrency} streams, round ${round + 1}, ${variant}: ${JSON.stringify(results[variant][round].ttftMs)} ${results[variant][round].tokensPerSecond} tok/s, errors ${results[variant][round].errors}\n`);
     }
   }
-  const row = { concurrency, direct: fold(results.direct), ragOff: fold(results.ragOff), ragOn: fold(results.ragOn) };
-  for (const v of ['ragOff', 'ragOn']) {
+  const row = { concurrency, ...Object.fromEntries(VARIANTS.map((v) => [v, fold(results[v])])) };
+  for (const v of ['proxy', 'ragOff', 'ragOn']) {
     row[v].addedTtftMs = { p50: r3(row[v].ttftMs.p50 - row.direct.ttftMs.p50), p99: r3(row[v].ttftMs.p99 - row.direct.ttftMs.p99) };
     row[v].throughputRatio = r3(row[v].tokensPerSecond / row.direct.tokensPerSecond);
   }
@@ -198,6 +227,11 @@ function verdicts(levels, disconnect) {
     throughputRatioAt200: { target: '>= 0.95', value: two?.ragOff.throughputRatio ?? null, pass: two ? two.ragOff.throughputRatio >= 0.95 : null },
     errorsAt1000: { target: '0', value: thousand ? thousand.ragOff.errors + thousand.ragOn.errors : null, pass: thousand ? thousand.ragOff.errors + thousand.ragOn.errors === 0 : null },
     everyDisconnectAborts: { target: 'all', value: `${disconnect.upstreamRequestsAborted}/${disconnect.clientsDisconnected}`, pass: disconnect.allAborted },
+    // The proxy's share alone (gRPC client → proxy → fake), for the same targets split per hop.
+    proxyOnlyAddedTtftP50AtOneStreamMs: { target: 'info', value: one?.proxy.addedTtftMs.p50 ?? null },
+    proxyOnlyCpuUsPerToken: { target: 'info (worst level)', value: Math.max(...levels.map((l) => l.proxy.cpuUsPerToken.proxy)) },
+    proxyOnlyThroughputRatioAt200: { target: 'info', value: two?.proxy.throughputRatio ?? null },
+    proxyOnlyErrorsAt1000: { target: 'info', value: thousand?.proxy.errors ?? null },
   };
 }
 
@@ -221,11 +255,19 @@ async function main() {
     resumeGraceMs: RESUME_GRACE_MS,
   });
   let report;
+  // Ctrl-C or a timeout must not leave the services running.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      process.stderr.write(`${signal}: stopping the services …\n`);
+      mesh.stop().finally(() => process.exit(130));
+    });
+  }
   try {
     await mesh.start();
+    TARGETS.proxy = proxyTarget();
     await ingestDocuments();
     process.stderr.write('warming up …\n');
-    for (const v of Object.keys(TARGETS)) await runPhase(TARGETS[v], { concurrency: 20, durationMs: 2000, expectTokens: REPLY_TOKENS });
+    for (const v of VARIANTS) await runPhase(TARGETS[v], { concurrency: 20, durationMs: 2000, expectTokens: REPLY_TOKENS });
     const levels = [];
     for (const c of LEVELS) levels.push(await runLevel(mesh, c));
     const disconnect = await disconnectCheck();
@@ -235,7 +277,9 @@ async function main() {
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
       setup: {
         upstream: `fake-openai process, ${REPLY_TOKENS} tokens per answer, ${TOKEN_DELAY_MS} ms between tokens, TTFT = one gap`,
-        path: 'client → gateway /v1/chat/completions (SSE) → gRPC → generation-proxy → HTTP SSE → fake upstream; baseline: client → fake upstream',
+        path:
+          'ragOff/ragOn: client → gateway /v1/chat/completions (SSE) → gRPC → generation-proxy → HTTP SSE → fake upstream; ' +
+          'proxy: client → gRPC GenerateStream → generation-proxy → fake upstream; baseline (direct): client → fake upstream',
         phaseMs: PHASE_MS,
         rounds: ROUNDS,
         cpu: '/proc/<pid>/stat utime+stime of the gateway and proxy processes over each phase, divided by the tokens streamed in it',
@@ -246,6 +290,7 @@ async function main() {
     };
     report.targets = verdicts(levels, disconnect);
   } finally {
+    TARGETS.proxy?.client.close();
     await mesh.stop();
   }
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });

@@ -28,14 +28,37 @@ function percentile(sorted, p) {
 
 const round3 = (x) => (x === null ? null : Math.round(x * 1000) / 1000);
 
+/** TTFT, the gap before every later token (0 for tokens that arrived together) and the count, for one stream. */
+class StreamClock {
+  constructor() {
+    this.started = performance.now();
+    this.firstAt = undefined;
+    this.lastAt = undefined;
+    this.gaps = [];
+    this.tokens = 0;
+  }
+
+  tokensArrived(n) {
+    if (n === 0) return;
+    const now = performance.now();
+    if (this.firstAt === undefined) this.firstAt = now;
+    else this.gaps.push(now - this.lastAt);
+    for (let i = 1; i < n; i++) this.gaps.push(0);
+    this.lastAt = now;
+    this.tokens += n;
+  }
+
+  /** The stream's result, or an error when it did not carry the whole answer. */
+  result(expectTokens) {
+    if (expectTokens && this.tokens !== expectTokens) return { error: `${this.tokens} tokens, expected ${expectTokens}` };
+    return { ttftMs: this.firstAt - this.started, gaps: this.gaps, tokens: this.tokens };
+  }
+}
+
 /** One stream: resolves with its TTFT, token gaps and token count, or with an error. */
 function stream(target, agent, expectTokens) {
   return new Promise((resolve) => {
-    const started = performance.now();
-    let firstAt;
-    let lastAt;
-    const gaps = [];
-    let tokens = 0;
+    const clock = new StreamClock();
     let sawDone = false;
     let sawError = false;
     let tail = '';
@@ -49,35 +72,43 @@ function stream(target, agent, expectTokens) {
         }
         res.setEncoding('utf8');
         res.on('data', (text) => {
-          const now = performance.now();
           // A token split across two reads is counted once the rest arrives.
           const cut = lastBoundary(text);
           const joined = tail + text.slice(0, cut);
           tail = text.slice(cut);
-          const n = countTokens(joined);
-          if (n > 0) {
-            if (firstAt === undefined) firstAt = now;
-            else gaps.push(now - lastAt);
-            // Tokens that arrived in the same read came together: a 0 ms gap each (a burst).
-            for (let i = 1; i < n; i++) gaps.push(0);
-            lastAt = now;
-            tokens += n;
-          }
+          clock.tokensArrived(countTokens(joined));
           if (text.includes('[DONE]')) sawDone = true;
           if (text.includes('"error":')) sawError = true;
         });
         res.on('end', () => {
-          tokens += countTokens(tail);
+          clock.tokensArrived(countTokens(tail));
           if (sawError) return resolve({ error: 'error event in the stream' });
           if (!sawDone) return resolve({ error: 'stream ended without [DONE]' });
-          if (expectTokens && tokens !== expectTokens) return resolve({ error: `${tokens} tokens, expected ${expectTokens}` });
-          resolve({ ttftMs: firstAt - started, gaps, tokens });
+          resolve(clock.result(expectTokens));
         });
         res.on('error', (err) => resolve({ error: err.message }));
       },
     );
     req.on('error', (err) => resolve({ error: err.code || err.message }));
     req.end(body);
+  });
+}
+
+/** The same measurements for a gRPC GenerateStream straight to the generation-proxy. */
+function grpcStream(target, expectTokens) {
+  return new Promise((resolve) => {
+    const clock = new StreamClock();
+    let finished = false;
+    const call = target.client.generateStream(target.request(), target.metadata(), { deadline: new Date(Date.now() + 600_000) });
+    call.on('data', (chunk) => {
+      if (chunk.finishReason) finished = true;
+      clock.tokensArrived(countTokens(chunk.delta));
+    });
+    call.on('error', (err) => resolve({ error: `gRPC ${err.code}: ${String(err.details).slice(0, 80)}` }));
+    call.on('end', () => {
+      if (!finished) return resolve({ error: 'stream ended without a final chunk' });
+      resolve(clock.result(expectTokens));
+    });
   });
 }
 
@@ -96,7 +127,7 @@ async function runPhase(target, { concurrency, durationMs, expectTokens, minStre
   const until = started + durationMs;
   const worker = async () => {
     while (performance.now() < until || streams < minStreams) {
-      const result = await stream(target, agent, expectTokens);
+      const result = target.client ? await grpcStream(target, expectTokens) : await stream(target, agent, expectTokens);
       streams++;
       if (result.error) {
         errors[result.error] = (errors[result.error] ?? 0) + 1;

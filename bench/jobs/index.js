@@ -19,6 +19,7 @@ const { startMesh, DIST } = require('../../test/e2e/harness');
 const { jobsMeshEnv } = require('../../test/e2e/jobs-support');
 const { measureRawCeiling } = require('./raw');
 const { runJobs } = require('./e2e');
+const { cpuMsPerJob, cpuSnapshot, meshProcesses } = require('./cpu');
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
 const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 30000);
@@ -26,11 +27,14 @@ const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 30000);
 const TARGET_SHARE = 0.25;
 const TARGET_P99_MS = 1000;
 const PACED_SECONDS = 10;
+/** The most jobs in flight the worker allows (FEEDBACK_PREFETCH ≤ 8: each holds a pooled connection for its lock). */
+const WORKER_PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 8);
 const PACED_SHARE_OF_SATURATED = 0.8;
 /** A paced run "keeps up" when callbacks arrive at ≥ 95 % of the offered rate. */
 const KEPT_UP = 0.95;
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
+const round2 = (x) => Math.round(x * 100) / 100;
 const log = (msg) => process.stderr.write(`bench:jobs ${msg}\n`);
 
 function build() {
@@ -55,11 +59,17 @@ async function main() {
     log(`raw ceiling: ${RAW_MESSAGES} messages …`);
     const raw = await measureRawCeiling(node.url, { messages: RAW_MESSAGES });
     log(`raw ceiling ${raw.messagesPerSecond}/s; starting the mesh …`);
-    mesh = await startMesh(jobsMeshEnv(node.url, { LOG_LEVEL: 'warn' }));
+    mesh = await startMesh(jobsMeshEnv(node.url, { LOG_LEVEL: 'warn', FEEDBACK_PREFETCH: String(WORKER_PREFETCH) }));
 
     await runJobs({ mesh, receiver, label: 'warmup', count: 300, perSecond: Infinity, timeoutMs: 120_000 });
+    const processes = [...meshProcesses(node.url), { name: 'rabbitmq', pid: node.pid }];
     log(`saturated: ${JOBS} jobs as fast as the gateway takes them …`);
+    const loadBefore = os.loadavg()[0];
+    const cpuBefore = cpuSnapshot(processes);
     const saturated = await runJobs({ mesh, receiver, label: 'saturated', count: JOBS, perSecond: Infinity, timeoutMs: 600_000 });
+    saturated.cpuMsPerJob = cpuMsPerJob(cpuBefore, cpuSnapshot(processes), JOBS);
+    // Other work on the machine slows every process here: the 1-minute load average says how much there was.
+    saturated.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0]) };
     const targetRate = Math.round(raw.messagesPerSecond * TARGET_SHARE);
     // Latency is measured at the target rate, or below the saturated rate when that is lower (a
     // run offered more than the mesh can take only measures its growing backlog).
@@ -72,6 +82,7 @@ async function main() {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
       rawCeiling: raw,
+      workerPrefetch: WORKER_PREFETCH,
       endToEnd: { saturated, paced },
       target: {
         share: TARGET_SHARE,

@@ -74,7 +74,7 @@ const DASHBOARDS = [
       timeseries('gRPC p95 latency by service and method', [q(`ragmesh:grpc_request_duration_seconds:p95_1m{${SERVICE}}`, '{{service}} {{method}}')], 's'),
       timeseries('Time to first token p95: gateway, proxy, vLLM', [
         q('histogram_quantile(0.95, sum by (le) (rate(ragmesh_gateway_chat_ttft_seconds_bucket[$__rate_interval])))', 'gateway'),
-        q('ragmesh:generation_ttft_seconds:p95_1m', 'proxy {{engine}}'),
+        q('ragmesh:generation_ttft_seconds:p95_1m', 'proxy {{upstream}}'),
         q('ragmesh:vllm_ttft_seconds:p95_1m', 'vLLM {{instance}}'),
       ], 's'),
       row('GPU upstreams'),
@@ -96,18 +96,20 @@ const DASHBOARDS = [
     panels: [
       row('generation-proxy'),
       timeseries('Requests / s by engine and outcome', [q('ragmesh:generation_requests:rate1m', '{{engine}} {{outcome}}')], 'reqps'),
-      timeseries('Time to first token by engine (p50, p95)', [
-        q('histogram_quantile(0.5, sum by (engine, le) (rate(ragmesh_generation_ttft_seconds_bucket[$__rate_interval])))', 'p50 {{engine}}'),
-        q('ragmesh:generation_ttft_seconds:p95_1m', 'p95 {{engine}}'),
+      timeseries('Time to first token by upstream (p50, p95)', [
+        q('histogram_quantile(0.5, sum by (upstream, le) (rate(ragmesh_generation_ttft_seconds_bucket[$__rate_interval])))', 'p50 {{upstream}}'),
+        q('ragmesh:generation_ttft_seconds:p95_1m', 'p95 {{upstream}}'),
       ], 's'),
-      timeseries('Inter-token latency p95 by engine', [
-        q('histogram_quantile(0.95, sum by (engine, le) (rate(ragmesh_generation_inter_token_seconds_bucket[$__rate_interval])))', '{{engine}}'),
-      ], 's'),
-      timeseries('Tokens / s (prompt, completion)', [q('ragmesh:generation_tokens:rate1m', '{{kind}}')], 'short'),
+      timeseries('Inter-token latency p95 by upstream', [q('ragmesh:generation_inter_token_seconds:p95_1m', '{{upstream}}')], 's'),
+      timeseries('Tokens / s by upstream (prompt, completion)', [q('ragmesh:generation_tokens:rate1m', '{{upstream}} {{kind}}')], 'short'),
       timeseries('Admission: running and queued generations', [
-        q('sum(ragmesh_generation_in_flight)', 'in flight'),
-        q('sum(ragmesh_generation_queue_depth)', 'queued'),
+        q('sum(ragmesh_generation_in_flight)', 'local in flight'),
+        q('sum(ragmesh_generation_queue_depth)', 'local queued'),
+        q('sum(ragmesh_generation_upstream_queued)', 'waiting for an upstream slot'),
       ]),
+      timeseries('Wait for an upstream slot p95', [
+        q('histogram_quantile(0.95, sum by (le) (rate(ragmesh_generation_queue_wait_seconds_bucket[$__rate_interval])))', 'p95'),
+      ], 's'),
       timeseries('In flight per upstream', [q('sum by (upstream) (ragmesh_generation_upstream_in_flight)', '{{upstream}}')]),
       timeseries('Breaker state per upstream (0 closed, 1 half-open, 2 open)', [
         q('max by (upstream) (ragmesh_generation_upstream_breaker_state)', '{{upstream}}'),
@@ -131,7 +133,7 @@ const DASHBOARDS = [
       timeseries('KV-cache usage', [q('ragmesh:vllm_kv_cache_usage:ratio', '{{instance}}')], 'percentunit'),
       timeseries('Time to first token p95: vLLM beside the proxy', [
         q('ragmesh:vllm_ttft_seconds:p95_1m', 'vLLM {{instance}}'),
-        q('ragmesh:generation_ttft_seconds:p95_1m{engine!~"local-.*"}', 'proxy {{engine}}'),
+        q('ragmesh:generation_ttft_seconds:p95_1m{upstream!="local"}', 'proxy via {{upstream}}'),
       ], 's'),
       timeseries('Inter-token latency p95 (vLLM)', [
         q('histogram_quantile(0.95, sum by (instance, le) (rate(vllm:inter_token_latency_seconds_bucket[$__rate_interval])))', '{{instance}}'),
@@ -163,12 +165,9 @@ const DASHBOARDS = [
       ]),
       row('Feedback jobs'),
       timeseries('Feedback jobs / s by status entered', [q('sum by (status) (rate(ragmesh_feedback_jobs_total[$__rate_interval]))', '{{status}}')], 'short'),
-      timeseries('Feedback job duration p95 by outcome', [
-        q('histogram_quantile(0.95, sum by (outcome, le) (rate(ragmesh_feedback_job_duration_seconds_bucket[$__rate_interval])))', '{{outcome}}'),
+      timeseries('Feedback job attempt duration p95 by outcome (generation + callback)', [
+        q('histogram_quantile(0.95, sum by (outcome, le) (rate(ragmesh_feedback_job_attempt_duration_seconds_bucket[$__rate_interval])))', '{{outcome}}'),
       ], 's'),
-      timeseries('Feedback callbacks / s by outcome', [
-        q('sum by (outcome) (rate(ragmesh_feedback_callbacks_total[$__rate_interval]))', '{{outcome}}'),
-      ], 'short'),
       row('Summaries'),
       timeseries('Summaries / s by outcome', [q('sum by (outcome) (rate(ragmesh_summaries_total[$__rate_interval]))', '{{outcome}}')], 'short'),
       timeseries('Summary duration p95', [

@@ -98,7 +98,8 @@ export function postPaced(
 /** A feedback-worker replica of our own beside the mesh's, on a free ops port, so a test can kill it. */
 export async function startFeedbackWorker(mesh: RunningMesh, name: string, env: Record<string, string>): Promise<ServiceProcess & { opsPort: number }> {
   const opsPort = await freePort();
-  const logDir = join(ROOT, '.run', 'jobs-e2e-logs');
+  // Beside the mesh's own logs (the harness's naming), so side-by-side runs keep theirs apart.
+  const logDir = join(ROOT, '.run', `${process.env.RAGMESH_E2E_NAME ?? 'ragmesh_e2e'}-logs`);
   mkdirSync(logDir, { recursive: true });
   const worker = await ServiceProcess.start({
     args: ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'apps', 'feedback-worker', 'src', 'main.js')],

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { serviceMetadata } from '@ragmesh/contracts';
+import { RATING_MAX_SCORE, serviceMetadata } from '@ragmesh/contracts';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
 import { startPrometheus, type RunningPrometheus, type ScrapeJob } from '../ops/prometheus';
 import { authHeaders, E2E_PORTS, pollUntil, ROOT, startMesh, type RunningMesh } from './harness';
@@ -24,8 +24,9 @@ const panels = require('../../deploy/grafana/panels.js') as {
 /**
  * Every panel of every provisioned dashboard shows data on a working mesh: Prometheus (Debian's
  * binary, 1 s scrapes, the deployed recording rules) scrapes the six services and a fake vLLM
- * upstream while a short, bounded load runs (documents, search, chat through the upstream and the
- * local engine, a bad request, feedback with a callback); then each panel query is evaluated.
+ * upstream while a short, bounded load runs (documents, search, a registry gRPC call, chat
+ * through the upstream and the local engine, a rating, a bad request, feedback with a callback);
+ * then each panel query is evaluated.
  *
  * RAGMESH_DASHBOARD_PNG_DIR=docs/dashboards also renders the dashboards to PNG from this run.
  */
@@ -36,15 +37,10 @@ jest.setTimeout(240_000);
  * still be empty: the moment its metric appears the test fails, asking for the entry to go.
  */
 const PENDING: Record<string, string> = {
-  'Inter-token latency p95 by engine': 'generation-proxy does not observe ragmesh_generation_inter_token_seconds yet',
-  'Feedback job duration p95 by outcome': 'feedback-worker does not observe ragmesh_feedback_job_duration_seconds yet',
-  'Feedback callbacks / s by outcome': 'feedback-worker does not count ragmesh_feedback_callbacks_total yet',
   'Search latency p95 by stage': 'retrieval does not observe ragmesh_retrieval_stage_duration_seconds yet',
   'Training run duration p50 by outcome': 'no training run finishes in this test (needs a training cluster)',
   'Training runs by outcome (1h)': 'no training run finishes in this test (needs a training cluster)',
-  'Time since the last adapter promotion': 'no adapter is promoted in this test',
   'Webhook deliveries (1h) by outcome': 'no training webhook fires in this test',
-  'Rated turns / s by outcome': 'no turn is rated in this test',
 };
 
 const RUN = randomUUID().slice(0, 8);
@@ -145,7 +141,10 @@ async function loadRound(round: number): Promise<void> {
   await expectStatus('POST', '/v1/search', { query: '한라산의 높이는?', top_k: 3 }, 200);
   await listUpstreamsOverGrpc();
   // Upstream (the fake vLLM) and the local engine, non-streaming and streaming.
-  await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: '한라산의 높이는 얼마인가요?' }] }, 200);
+  const chat = await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: '한라산의 높이는 얼마인가요?' }] }, 200);
+  // A rated turn feeds the registry's fine-tuning dataset.
+  const { session_id: sessionId } = JSON.parse(chat) as { session_id: string };
+  await expectStatus('POST', `/v1/conversations/${sessionId}/messages/0/rating`, { score: RATING_MAX_SCORE, comment: 'ops load' }, 202);
   await expectStatus('POST', '/v1/chat/completions', { model: 'local-extractive', messages: [{ role: 'user', content: '흑돼지는?' }], stream: true }, 200);
   await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }], rag: false, stream: true }, 200);
   // A caller error, so 4xx series exist.

@@ -1,12 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-// The fakes are dev tools started in the test process; the services reach them over HTTP.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { type FakeOpenAi, startFakeOpenAi } from '../../tools/fake-openai/src/server';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { type FakeRay, startFakeRay } from '../../tools/fake-ray/src/server';
-import { authHeaders, E2E_PORTS, pollUntil, type RunningMesh, startMesh } from './harness';
+import { join } from 'node:path';
+import { authHeaders, DIST, E2E_PORTS, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
 
 /**
  * The model registry and the improvement loop over six real processes: an upstream registered
@@ -31,6 +28,37 @@ interface Envelope<T> {
   data: T;
 }
 
+interface Tool {
+  child: ChildProcess;
+  url: string;
+}
+
+/** A fake from tools/ as its own process on a free port (it prints `"port":N` when listening). */
+function startTool(name: 'fake-openai' | 'fake-ray', env: Record<string, string>): Promise<Tool> {
+  const child = spawn(process.execPath, ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'tools', name, 'src', 'main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, RAGMESH_DIST: DIST, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}: ${out}`)));
+    child.stdout?.on('data', (data: Buffer) => {
+      out += data.toString();
+      const match = /"port":(\d+)/u.exec(out);
+      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+    });
+  });
+}
+
+function stopTool(tool: Tool | undefined): Promise<void> {
+  if (!tool || tool.child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    tool.child.once('exit', () => resolve());
+    tool.child.kill('SIGTERM');
+  });
+}
+
 /** What a receiver does with the documented scheme: HMAC-SHA256 over "<timestamp>.<raw body>". */
 function verify(hook: Hook): boolean {
   const timestamp = String(hook.headers['x-ragmesh-timestamp']);
@@ -40,16 +68,16 @@ function verify(hook: Hook): boolean {
 
 describe('model registry and improvement loop (e2e)', () => {
   let mesh: RunningMesh;
-  let fake: FakeOpenAi;
-  let ray: FakeRay;
+  let fake: Tool;
+  let ray: Tool;
   let receiver: Server;
   let hookUrl: string;
   const hooks: Hook[] = [];
   const admin = `http://127.0.0.1:${E2E_PORTS.registryHttp}`;
 
   beforeAll(async () => {
-    fake = await startFakeOpenAi({ port: 0, modelId: MODEL, tokenDelayMs: 1 });
-    ray = await startFakeRay({ pendingMs: 100, runningMs: 300 });
+    fake = await startTool('fake-openai', { MODEL_ID: MODEL, TOKEN_DELAY_MS: '1' });
+    ray = await startTool('fake-ray', { FAKE_RAY_MODE: 'succeed', FAKE_RAY_PENDING_MS: '100', FAKE_RAY_RUNNING_MS: '300' });
     receiver = createServer((req, res) => {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
@@ -76,7 +104,7 @@ describe('model registry and improvement loop (e2e)', () => {
 
   afterAll(async () => {
     await mesh?.stop();
-    await Promise.all([fake?.close(), ray?.close(), new Promise((resolve) => receiver?.close(resolve))]);
+    await Promise.all([stopTool(fake), stopTool(ray), new Promise((resolve) => receiver?.close(resolve))]);
   });
 
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> => {
@@ -129,7 +157,9 @@ describe('model registry and improvement loop (e2e)', () => {
       return res.body.data.runs.find((r) => r.status === 'succeeded');
     });
     expect(run).toMatchObject({ dataset_version: 1, metrics: { train_examples: N } });
-    expect([...ray.jobs.values()].map((j) => j.metadata.run_id)).toEqual([run.id]);
+    const jobs = (await (await fetch(`${ray.url}/api/jobs/`)).json()) as { status: string; metadata: Record<string, string>; entrypoint: string }[];
+    expect(jobs.map((j) => [j.metadata.run_id, j.status])).toEqual([[run.id, 'SUCCEEDED']]);
+    expect(jobs[0].entrypoint).toContain(`--dataset-url '${admin}/v1/admin/datasets/1/examples.jsonl'`);
     const logs = await call<{ logs: string }>('GET', `/v1/admin/runs/${run.id}/logs`);
     expect(logs.body.data.logs).toContain(`loaded ${N} examples`);
 

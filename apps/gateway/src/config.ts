@@ -22,11 +22,11 @@ export const SHAPE = {
   // System persona when a request brings none; empty: the proxy's default.
   CHAT_PERSONA: env.str(''),
   // How long a finished native stream stays resumable (Last-Event-ID); 0: only while it runs.
-  CHAT_RESUME_RETENTION_MS: env.int(300_000, { min: 0, max: 86_400_000 }),
+  CHAT_RESUME_RETENTION_MS: env.int(120_000, { min: 0, max: 86_400_000 }),
   // How long generation goes on after the last client left, waiting for a resume; 0: cancel upstream at once.
   CHAT_RESUME_GRACE_MS: env.int(3_000, { min: 0, max: 600_000 }),
-  // Streams kept for resuming; past it the oldest finished ones go first.
-  CHAT_RESUME_MAX_STREAMS: env.int(10_000, { min: 1, max: 1_000_000 }),
+  // Streams kept for resuming (≈ 106 bytes of heap per token: 2,000 × 500 tokens ≈ 100 MB); past it the oldest finished go first.
+  CHAT_RESUME_MAX_STREAMS: env.int(2_000, { min: 1, max: 1_000_000 }),
   // Callback streaming (response_url): text is buffered this long between POSTs.
   CHAT_CALLBACK_FLUSH_MS: env.int(1_000, { min: 10, max: 60_000 }),
   // Hosts/CIDRs a response_url may reach although not public (e.g. "127.0.0.0/8" in tests); empty: public internet only.

@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { AppConfig, SERVICE_NAME } from './config';
 import type { EngineRouter } from './engines/engine-router';
 import type { UpstreamPool } from './engines/upstream-pool';
+import { useFastChunkSerializer } from './generation/chunk-codec';
 import { UPSTREAM_POOL } from './generation/generation.module';
 
 export interface RunningGenerationProxy {
@@ -34,6 +35,7 @@ export async function startGenerationProxy(
         // Lets in-flight streams finish on shutdown; readiness already reports NOT_SERVING.
         gracefulShutdown: true,
         onLoadPackageDefinition: (pkg: object, server: Parameters<typeof addGrpcHealthAndReflection>[0]) => {
+          useFastChunkSerializer(pkg, `${PROTO_PACKAGE}.${generation.GENERATION_SERVICE_NAME}`);
           health = addGrpcHealthAndReflection(server, pkg, [generation.GENERATION_SERVICE_NAME]);
         },
       },

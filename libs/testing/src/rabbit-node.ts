@@ -178,6 +178,11 @@ export class RabbitNode {
     }
   }
 
+  /** The Erlang VM's pid while running (from the pid file the node writes). */
+  get pid(): number | undefined {
+    return this.vmPid();
+  }
+
   isRunning(): boolean {
     const pid = this.vmPid();
     return pid !== undefined && processAlive(pid);

@@ -4,6 +4,7 @@ import { countTokens } from '@ragmesh/text';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError } from '../http/api-error';
+import { isStreamRequest } from '../http/request-timeout';
 import { API_KEY_PATTERN, keyPrefix, type Scope } from './api-key';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
 import type { AuthenticatedRequest, Principal } from './principal';
@@ -59,9 +60,6 @@ function messageText(message: unknown): string {
   if (!Array.isArray(content)) return '';
   return content.map((part) => ((part as { text?: unknown } | null)?.text ?? '')).filter((t): t is string => typeof t === 'string').join('\n');
 }
-
-const isStreaming = (req: Request): boolean =>
-  req.path.endsWith('/stream') || (req.body as { stream?: unknown } | undefined)?.stream === true;
 
 /**
  * The one door of the `/v1` API, run before every Nest handler: the route must declare a scope
@@ -146,7 +144,7 @@ export class ApiKeyGuard implements CanActivate {
     }
     const tokens = await this.limits.consume('tokens', keyId, Math.max(1, promptTokens));
     if (!tokens.allowed) throw tooMany(res, tokens);
-    if (!isStreaming(req)) return;
+    if (!isStreamRequest(req)) return;
     const streams = await this.limits.consume('streams', keyId);
     if (!streams.allowed) {
       await this.limits.release('streams', keyId);

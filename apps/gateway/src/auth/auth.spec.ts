@@ -72,8 +72,8 @@ describe('ApiKeyGuard', () => {
     DOCUMENTS_MAX_PER_BATCH: 2,
   });
   const res = { setHeader: jest.fn() };
-  const context = (cls: new () => object, handler: string, headers: Record<string, string> = {}) => {
-    const req = { headers, method: 'POST', path: '/v1/x', body: {} };
+  const context = (cls: new () => object, handler: string, headers: Record<string, string> = {}, body: unknown = {}) => {
+    const req = { headers, method: 'POST', path: '/v1/x', body };
     const ctx = new ExecutionContextHost([req, res], cls as never, (cls.prototype as Record<string, () => void>)[handler]);
     ctx.setType('http');
     return ctx;
@@ -115,6 +115,14 @@ describe('ApiKeyGuard', () => {
     expect(await statusOf(guard.canActivate(context(Documents, 'admin', auth)))).toBe(403);
     keys.findByKey.mockResolvedValueOnce(record);
     expect(await guard.canActivate(context(Documents, 'handler', { 'x-api-key': key }))).toBe(true);
+  });
+
+  it('answers 422 for more documents in one request than a batch may hold', async () => {
+    const key = generateApiKey();
+    keys.findByKey.mockResolvedValue({ id: 'k', scopes: ['documents'], tenant: 't', prefix: keyPrefix(key), revokedAt: null, expiresAt: null });
+    const auth = { authorization: `Bearer ${key}` };
+    expect(await statusOf(guard.canActivate(context(Documents, 'handler', auth, { documents: [{}, {}, {}] })))).toBe(422);
+    expect(await guard.canActivate(context(Documents, 'handler', auth, { documents: [{}, {}] }))).toBe(true);
   });
 
   it('answers 429 with Retry-After and X-RateLimit-* once the request budget is spent', async () => {

@@ -29,10 +29,17 @@ const contentPart = z.discriminatedUnion('type', [textPart, imagePart], {
   }),
 });
 
-const content = z.union([
-  z.string().max(MAX_MESSAGE_CHARS),
-  z.array(contentPart, { invalid_type_error: 'must be a string or an array of content parts' }).min(1).max(MAX_CONTENT_PARTS),
-]);
+const content = z.union(
+  [z.string().max(MAX_MESSAGE_CHARS), z.array(contentPart).min(1).max(MAX_CONTENT_PARTS)],
+  {
+    errorMap: (issue, ctx) => ({
+      message:
+        issue.code === z.ZodIssueCode.invalid_union
+          ? 'must be a string or an array of content parts ({"type": "text", "text"} or {"type": "image_url", "image_url": {"url"}})'
+          : ctx.defaultError,
+    }),
+  },
+);
 
 // Callback streaming: the answer is POSTed there in pieces (README "Chat API"); the guarded outbound client decides what is reachable.
 const responseUrl = z

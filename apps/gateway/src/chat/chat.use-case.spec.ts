@@ -332,6 +332,17 @@ describe('ChatUseCase', () => {
     expect(session.rewrite).toMatchObject({ source: 'rules', keywords: ['공지사항'], timeRange: { months: 3, expression: '최근 3개월' } });
   });
 
+  it('searches again without the window read from the question when nothing matched inside it', async () => {
+    const { useCase, retrieval } = setup();
+    const search = retrieval.search.bind(retrieval);
+    retrieval.search = async (request) => ((await search(request)), request.timeRangeMonths ? { results: [], tookMs: 1 } : { results: [HIT], tookMs: 1 });
+    const session = await useCase.execute(command({ messages: [{ role: 'user', content: '최근 서울 소식' }] }));
+    await drain(session.events);
+    expect(retrieval.searches.map((s) => s.timeRangeMonths)).toEqual([3, undefined]);
+    expect(session.references.map((r) => r.chunk_id)).toEqual(['doc-1#0']);
+    expect(session.rewrite?.timeRange).toMatchObject({ months: 3, ignored: true });
+  });
+
   it("a client's own time_range wins over the one read from the question", async () => {
     const { useCase, retrieval } = setup();
     await drain((await useCase.execute(command({ messages: [{ role: 'user', content: '작년 매출' }], searchOptions: { timeRangeMonths: 24 } }))).events);

@@ -215,13 +215,21 @@ export class ChatUseCase {
       options.timeRangeMonths = rewrite.timeRange.months;
       options.timeAnchor = rewrite.timeRange.end;
     }
-    const { results } = await this.retrieval.search({
-      query: searchText(rewrite),
-      topK: cmd.topK ?? this.config.CHAT_TOP_K,
-      collection: cmd.collection ?? '',
-      filters: cmd.filters ?? {},
-      ...searchOptionFields(options),
-    });
+    const search = (o: SearchOptions) =>
+      this.retrieval.search({
+        query: searchText(rewrite),
+        topK: cmd.topK ?? this.config.CHAT_TOP_K,
+        collection: cmd.collection ?? '',
+        filters: cmd.filters ?? {},
+        ...searchOptionFields(o),
+      });
+    let { results } = await search(options);
+    // A window read from the question is a hint: documents without published_at never match one,
+    // so when it leaves nothing, search without it rather than answer from no context.
+    if (results.length === 0 && !clientWindow && rewrite.timeRange) {
+      ({ results } = await search({ ...options, timeRangeMonths: undefined, timeAnchor: undefined }));
+      rewrite = { ...rewrite, timeRange: { ...rewrite.timeRange, ignored: true } };
+    }
     const references = results.map((r) => ({ chunk_id: r.chunkId, document_id: r.documentId, title: r.title, score: r.score, text: r.text }));
     return { references, rewrite };
   }

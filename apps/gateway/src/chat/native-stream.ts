@@ -93,6 +93,7 @@ export function followRecording(
   const sse = new NamedSseWriter(res, opts.heartbeatMs, opts.afterId + 1);
   if (opts.startNow) sse.start(opts.headers);
   let detach: () => void = () => undefined;
+  let finished = false;
   const outcome = new Promise<void>((resolve, reject) => {
     const listener: StreamListener = {
       send: (event, data) => {
@@ -100,16 +101,18 @@ export function followRecording(
         sse.send(event, data);
       },
       finish: (event, data) => {
+        finished = true;
         sse.start(opts.headers);
         sse.finish(event, data);
         if (event === 'done') resolve();
         else reject(new StreamFailed((data as StreamEvents['error']).message));
       },
     };
+    // Closed before the terminal event: the client left, or the server ended the response
+    // (shutdown). Either way this connection stops listening; generation gets the grace period.
     res.on('close', () => {
-      const ended = res.writableEnded;
       sse.close();
-      if (ended) return;
+      if (finished) return;
       detach();
       reject(new ClientGone());
     });

@@ -23,6 +23,8 @@ export interface RewriteTimeRange {
   months: number;
   /** The words the range was read from (rules only). */
   expression?: string;
+  /** Nothing matched inside the window, so retrieval searched without it. */
+  ignored?: true;
 }
 
 /** Retrieval's upper bound for `time_range_months` (the proto's INVALID_ARGUMENT limit). */

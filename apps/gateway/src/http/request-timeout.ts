@@ -3,8 +3,8 @@ import { CORRELATION_HEADER } from '@ragmesh/observability';
 import type { NextFunction, Request, Response } from 'express';
 import { failure } from './envelope';
 
-/** Streams are bounded by the generation deadline and heartbeats, not by the request timeout. */
-const isStreamRequest = (req: Request): boolean =>
+/** A chat request answered as an event stream (the native stream, or `stream: true`). */
+export const isStreamRequest = (req: Request): boolean =>
   req.path.endsWith('/stream') || (req.body as { stream?: unknown } | undefined)?.stream === true;
 
 /** Once the 408 is out, the handler's late answer is dropped instead of throwing ERR_HTTP_HEADERS_SENT. */
@@ -16,6 +16,7 @@ function silenceLateWrites(res: Response): void {
 /** A non-streaming request still unanswered after `timeoutMs` gets 408 in the envelope (placed after body parsing). */
 export function requestTimeout(timeoutMs: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    // Streams are bounded by the generation deadline and heartbeats, not by the request timeout.
     if (isStreamRequest(req)) return next();
     const timer = setTimeout(() => {
       if (res.headersSent) return;

@@ -4,6 +4,7 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import { BREAKER_STATE_VALUE, type BreakerState } from '../engines/circuit-breaker';
 import type { PoolObserver, UpstreamErrorCause } from '../engines/upstream-pool';
 import type { AdmissionSnapshot } from './admission-control';
+import { PerTokenHistogram } from './token-gap-histogram';
 
 export type RequestOutcome = 'ok' | 'error' | 'cancelled' | 'rejected' | 'not_found' | 'unsupported';
 
@@ -37,7 +38,7 @@ export class GenerationMetrics implements PoolObserver {
   private readonly upstreamErrors: Counter<string>;
   private readonly requests: Counter<string>;
   private readonly ttft: Histogram<string>;
-  private readonly interToken: Histogram<string>;
+  private readonly interToken: PerTokenHistogram;
   private readonly tokens: Counter<string>;
   private readonly inFlight: Gauge<string>;
   private readonly queued: Gauge<string>;
@@ -55,10 +56,11 @@ export class GenerationMetrics implements PoolObserver {
       ['upstream'],
       TTFT_BUCKETS,
     );
-    this.interToken = metrics.histogram(
+    // Observed once per token: a lighter histogram than prom-client's (see PerTokenHistogram).
+    this.interToken = PerTokenHistogram.register(
+      metrics.registry,
       'ragmesh_generation_inter_token_seconds',
       'Gap between consecutive streamed tokens, by serving upstream',
-      ['upstream'],
       INTER_TOKEN_BUCKETS,
     );
     this.tokens = metrics.counter('ragmesh_generation_tokens_total', 'Tokens in (prompt) and out (completion) by upstream', [
@@ -109,6 +111,7 @@ export class GenerationMetrics implements PoolObserver {
   upstreamRemoved(upstream: string): void {
     this.upstreamInFlight.remove({ upstream });
     this.breaker.remove({ upstream });
+    this.interToken.remove(upstream);
   }
 
   request(engine: string, outcome: RequestOutcome): void {
@@ -119,7 +122,7 @@ export class GenerationMetrics implements PoolObserver {
   tokenTimer(upstream: string, startedAt: number): StreamTimer {
     const now = performance.now();
     this.ttft.observe({ upstream }, (now - startedAt) / 1000);
-    return new StreamTimer(this.interToken.labels({ upstream }), now);
+    return new StreamTimer(this.interToken.child(upstream), now);
   }
 
   usage(upstream: string, promptTokens: number, completionTokens: number): void {

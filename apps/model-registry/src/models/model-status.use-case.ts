@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AdaptersRepository } from '../training/adapters.repository';
 import { LOCAL_UPSTREAM_NAME } from '../upstreams/upstream.schemas';
+import { UpstreamRepository } from '../upstreams/upstream.repository';
 import { ModelStatusRecord, ModelStatusRepository } from './model-status.repository';
 
 export const EMBEDDING_OPTIONS = Symbol('EMBEDDING_OPTIONS');
@@ -29,6 +30,7 @@ export class ModelStatusUseCase {
   constructor(
     private readonly repo: ModelStatusRepository,
     private readonly adapters: AdaptersRepository,
+    private readonly upstreams: UpstreamRepository,
     @Inject(EMBEDDING_OPTIONS) private readonly embedding: EmbeddingOptions,
   ) {}
 
@@ -36,8 +38,32 @@ export class ModelStatusUseCase {
     const rows = await this.repo.list();
     const defaults = new Set((await this.adapters.list()).filter((a) => a.isDefault).map((a) => a.name));
     const views: ModelStatusView[] = rows.map(({ upstreamId: _id, ...r }) => ({ ...r, isDefault: defaults.has(r.model) }));
-    const all = [...views, ...this.embeddings(rows)];
+    const all = [...(await this.localEngines()), ...views, ...this.embeddings(rows)];
     return model ? all.filter((v) => v.model === model) : all;
+  }
+
+  /** The proxy's in-process engines: always loaded, never probed (there is no server to ask). */
+  private async localEngines(): Promise<ModelStatusView[]> {
+    const local = (await this.upstreams.list()).filter((u) => u.kind === 'local');
+    return local.flatMap((u) =>
+      u.models.map((model) => ({
+        upstream: u.name,
+        model,
+        kind: 'base' as const,
+        baseModel: null,
+        loaded: true,
+        loadedAt: null,
+        loadDurationSeconds: null,
+        memoryBytes: null,
+        kvCacheUsage: null,
+        runningRequests: null,
+        waitingRequests: null,
+        device: 'cpu',
+        lastError: null,
+        checkedAt: u.updatedAt,
+        isDefault: false,
+      })),
+    );
   }
 
   private embeddings(rows: ModelStatusRecord[]): ModelStatusView[] {

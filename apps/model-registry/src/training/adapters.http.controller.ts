@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ok, parseOr400 } from '../http/envelope';
 import { AdaptersService, toJsonOutcome } from './adapters.service';
-import { emptyBody, rollbackBody } from './training.schemas';
+import { adapterRef, emptyBody, rollbackBody } from './training.schemas';
 import { adapterJson } from './views';
 
 /** Adapters by id or name: list, load/unload on the upstreams, promote, roll back. */
@@ -29,14 +29,14 @@ export class AdaptersHttpController {
 
   @Get(':id')
   async get(@Param('id') id: string) {
-    return ok('adapter', { adapter: adapterJson(await this.adapters.get(id)) });
+    return ok('adapter', { adapter: adapterJson(await this.find(id)) });
   }
 
   @Post(':id/load')
   @HttpCode(HttpStatus.OK)
   async load(@Param('id') id: string, @Body() body: unknown) {
     parseOr400(emptyBody, body ?? {}, 'load request');
-    const adapter = await this.adapters.get(id);
+    const adapter = await this.find(id);
     const loads = await this.adapters.load(adapter);
     return ok(`adapter ${adapter.name} loaded on ${loads.filter((l) => l.ok).length} of ${loads.length} upstreams`, { adapter: adapterJson(adapter), loads: loads.map(toJsonOutcome) });
   }
@@ -45,7 +45,7 @@ export class AdaptersHttpController {
   @HttpCode(HttpStatus.OK)
   async unload(@Param('id') id: string, @Body() body: unknown) {
     parseOr400(emptyBody, body ?? {}, 'unload request');
-    const adapter = await this.adapters.get(id);
+    const adapter = await this.find(id);
     const loads = await this.adapters.unload(adapter);
     return ok(`adapter ${adapter.name} unloaded from ${loads.filter((l) => l.ok).length} of ${loads.length} upstreams`, { adapter: adapterJson(adapter), loads: loads.map(toJsonOutcome) });
   }
@@ -54,8 +54,12 @@ export class AdaptersHttpController {
   @HttpCode(HttpStatus.OK)
   async promote(@Param('id') id: string, @Body() body: unknown) {
     parseOr400(emptyBody, body ?? {}, 'promote request');
-    const loads = await this.adapters.promote(await this.adapters.get(id));
-    const adapter = await this.adapters.get(id);
+    const loads = await this.adapters.promote(await this.find(id));
+    const adapter = await this.find(id);
     return ok(`adapter ${adapter.name} is the default of ${adapter.baseModel}`, { adapter: adapterJson(adapter), loads: loads.map(toJsonOutcome) });
+  }
+
+  private find(id: string) {
+    return this.adapters.get(parseOr400(adapterRef, id, 'path', 'id'));
   }
 }

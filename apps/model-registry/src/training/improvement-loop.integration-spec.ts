@@ -198,6 +198,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     const grpcStatus = await unary<registry.GetModelStatusResponse>((cb) => client.getModelStatus({}, cb));
     expect(grpcStatus.models.find((m) => m.model === BASE && m.upstream === 'gpu-a')).toMatchObject({ kind: 'base', loaded: true, device: 'cuda:0' });
     expect(grpcStatus.models.find((m) => m.kind === 'embedding')).toMatchObject({ model: 'local-hashing-embedder', loaded: true, isDefault: true });
+    expect(grpcStatus.models.find((m) => m.model === 'local-extractive')).toMatchObject({ upstream: 'local', kind: 'base', loaded: true, device: 'cpu' });
     // The status change travelled the bus into the event log.
     await eventually(events, (e) => e.some((x) => x.type === 'model.status.changed' && x.subject === `gpu-a/${BASE}`));
   });
@@ -256,10 +257,15 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(status.body.data.default_adapters.map((a) => a.name)).toEqual(['ragmesh-lora-v1']);
     expect(status.body.data.last_promotion_at).not.toBeNull();
 
+    expect((await call('POST', `/v1/admin/adapters/${v1.name}/unload`)).status).toBe(409);
+
     const rolledBack = await call<{ from: AdapterJson; to: AdapterJson | null }>('POST', '/v1/admin/adapters/rollback', { base_model: BASE });
     expect(rolledBack.status).toBe(200);
     expect(rolledBack.body.data).toMatchObject({ from: { name: 'ragmesh-lora-v1' }, to: null });
     expect((await adapters())[0].is_default).toBe(false);
+    const unloaded = await call<{ loads: { upstream: string; ok: boolean }[] }>('POST', `/v1/admin/adapters/${v1.name}/unload`);
+    expect(unloaded.body.data.loads).toEqual([expect.objectContaining({ upstream: 'gpu-a', ok: true })]);
+    expect(await fakeModels()).not.toContain('ragmesh-lora-v1');
 
     const types = (await events()).map((e) => e.type);
     for (const t of ['training.run.started', 'training.run.succeeded', 'adapter.registered', 'adapter.loaded', 'adapter.promoted', 'adapter.rolled_back', 'webhook.delivered']) {
@@ -279,6 +285,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     hookFailuresLeft = 1;
     await call('PATCH', '/v1/admin/settings', { max_retries: 1, auto_train: false });
     await rate('What is the refund window?', 'Refunds are accepted within 30 days.', 5);
+    await eventually(() => examples('?state=pending'), (e) => e.length === 1);
     const started = await call<{ run: RunJson }>('POST', '/v1/admin/runs');
     expect(started.status).toBe(201);
     // Arrives while the run is active: stays pending, nothing is dropped.
@@ -336,6 +343,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
       ['POST', '/v1/admin/adapters/rollback', { base_model: BASE, to_version: 'two' }, 400, /to_version/u],
       ['POST', '/v1/admin/adapters/rollback', { base_model: 'no-such-model' }, 409, /no promoted adapter/u],
       ['POST', '/v1/admin/adapters/ragmesh-lora-v9/promote', {}, 404, /does not exist/u],
+      ['GET', '/v1/admin/adapters/bad%20id!', undefined, 400, /id/u],
       ['GET', '/v1/admin/models?model=', undefined, 400, /model/u],
       ['PATCH', '/v1/admin/upstreams/gpu-a', { weight: 'heavy' }, 400, /weight/u],
       ['PATCH', '/v1/admin/upstreams/nobody', { weight: 1 }, 404, /does not exist/u],

@@ -11,6 +11,8 @@ const intString = (min: number, max: number) =>
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 export const uuidParam = z.string().uuid('must be a uuid');
+/** An adapter by id (uuid) or by name (e.g. ragmesh-lora-v3). */
+export const adapterRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/u, 'must be an adapter id or name');
 export const versionParam = intString(1, 2_147_483_647);
 
 export const pageQuery = z

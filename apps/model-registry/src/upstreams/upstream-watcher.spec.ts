@@ -15,9 +15,6 @@ class MemoryRepository extends UpstreamRepository {
     this.rows.push(record);
     return Promise.resolve(record);
   }
-  findByName(name: string): Promise<UpstreamRecord | null> {
-    return Promise.resolve(this.rows.find((r) => r.name === name) ?? null);
-  }
   update(): Promise<UpstreamRecord | null> {
     return Promise.reject(new Error('not used by the watcher'));
   }

@@ -45,7 +45,6 @@ export abstract class UpstreamRepository {
   abstract upsert(upstream: UpstreamUpsert): Promise<UpstreamRecord>;
   abstract listProbeTargets(): Promise<UpstreamRecord[]>;
   abstract recordProbe(id: string, outcome: ProbeOutcome): Promise<void>;
-  abstract findByName(name: string): Promise<UpstreamRecord | null>;
   /** Null when no upstream has this name. A changed URL or kind starts over as unchecked. */
   abstract update(name: string, changes: UpstreamChanges): Promise<UpstreamRecord | null>;
   abstract remove(name: string): Promise<UpstreamRecord | null>;
@@ -101,11 +100,6 @@ export class TypeOrmUpstreamRepository extends UpstreamRepository {
       checkedAt: outcome.checkedAt,
       ...(outcome.models ? { models: outcome.models } : {}),
     });
-  }
-
-  async findByName(name: string): Promise<UpstreamRecord | null> {
-    const found = await this.repo.findOneBy({ name });
-    return found ? toRecord(found) : null;
   }
 
   async update(name: string, changes: UpstreamChanges): Promise<UpstreamRecord | null> {

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
-import { Controller } from '@nestjs/common';
+import { Controller, UseInterceptors } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { generation, registry } from '@ragmesh/contracts';
+import { GrpcCorrelationInterceptor } from '@ragmesh/observability';
 import { map, Observable } from 'rxjs';
 import { ModelStatusUseCase } from '../models/model-status.use-case';
 import { modelStatusGrpc } from '../models/model-status.views';
@@ -42,6 +43,9 @@ function updateFromGrpc(req: registry.UpdateUpstreamRequest): Record<string, unk
 }
 
 @Controller()
+// The gRPC server is a connected microservice: the app's APP_INTERCEPTOR does not reach it, so the
+// service-token check, correlation and call metrics are bound here.
+@UseInterceptors(GrpcCorrelationInterceptor)
 @registry.ModelRegistryServiceControllerMethods()
 export class UpstreamsGrpcController implements registry.ModelRegistryServiceController {
   constructor(
