@@ -6,7 +6,8 @@
 // Prints one JSON document on stdout and writes bench/results/jobs.json; progress on stderr.
 //
 // Env: BENCH_JOBS (jobs per run, default 3000), BENCH_RAW_MESSAGES (default 30000),
-// RAGMESH_E2E_PORT_OFFSET (default 90), RAGMESH_DIST (compiled tree, default dist; rebuilt first).
+// BENCH_WORKER_PREFETCH (default 8), RAGMESH_E2E_PORT_OFFSET (default 90), RAGMESH_DIST
+// (compiled tree, default dist; rebuilt first).
 process.env.RAGMESH_E2E_NAME ??= 'ragmesh_bench_jobs';
 process.env.RAGMESH_E2E_PORT_OFFSET ??= '90';
 const { ROOT } = require('../lib/register-ts');

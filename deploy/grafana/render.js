@@ -40,7 +40,7 @@ function formatValue(value, unit) {
       if (abs < 120) return `${fixed(value, 2)} s`;
       return `${fixed(value / 60, 1)} min`;
     case 'percentunit':
-      return `${fixed(value * 100, 1)}%`;
+      return `${fixed(value * 100, abs < 0.01 ? 3 : 1)}%`;
     case 'bytes':
       if (abs >= 1 << 30) return `${fixed(value / (1 << 30), 2)} GiB`;
       if (abs >= 1 << 20) return `${fixed(value / (1 << 20), 1)} MiB`;

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { RATING_MAX_SCORE, serviceMetadata } from '@ragmesh/contracts';
+import { CallbackReceiver } from '@ragmesh/testing';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
 import { startPrometheus, type RunningPrometheus, type ScrapeJob } from '../ops/prometheus';
 import { authHeaders, E2E_PORTS, pollUntil, ROOT, startMesh, type RunningMesh } from './harness';
@@ -50,9 +50,8 @@ const LOAD_ROUNDS = Number(process.env.RAGMESH_OPS_LOAD_ROUNDS ?? 6);
 let fake: FakeOpenAi;
 let mesh: RunningMesh;
 let prometheus: RunningPrometheus;
-let receiver: Server;
-let receiverUrl: string;
-const callbacks: unknown[] = [];
+let receiver: CallbackReceiver;
+const jobIds: string[] = [];
 
 async function gateway(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const res = await fetch(`${mesh.gatewayUrl}${path}`, {
@@ -67,24 +66,6 @@ async function expectStatus(method: string, path: string, body: unknown, status:
   const res = await gateway(method, path, body);
   if (res.status !== status) throw new Error(`${method} ${path} answered ${res.status} (expected ${status}): ${res.text.slice(0, 300)}`);
   return res.text;
-}
-
-function startReceiver(): Promise<void> {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      callbacks.push(JSON.parse(body || 'null'));
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
-  });
-  return new Promise((resolve) => {
-    receiver.listen(0, '127.0.0.1', () => {
-      const address = receiver.address();
-      receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/callback`;
-      resolve();
-    });
-  });
 }
 
 function scrapeJobs(): ScrapeJob[] {
@@ -149,18 +130,19 @@ async function loadRound(round: number): Promise<void> {
   await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }], rag: false, stream: true }, 200);
   // A caller error, so 4xx series exist.
   await expectStatus('POST', '/v1/search', { query: '' }, 400);
-  await expectStatus('POST', '/v1/feedback', {
+  const accepted = await expectStatus('POST', '/v1/feedback', {
     memberId: `member-${round}`,
     startDate: '2024-05-01',
     endDate: [2024, 5, 31, 23, 59, 59],
     activity: { challenges: [{ title: 'Morning run', category: 'fitness', achieved: 18, total: 20 }] },
-    callbackUrl: receiverUrl,
+    callbackUrl: receiver.url(),
   }, 202);
+  jobIds.push((JSON.parse(accepted) as { data: { jobId: string } }).data.jobId);
 }
 
 beforeAll(async () => {
   fake = await startFakeOpenAi({ port: 0, ttftMs: 20, tokenDelayMs: 2, replyTokens: 12 });
-  await startReceiver();
+  receiver = await CallbackReceiver.start();
   mesh = await startMesh({ GENERATION_UPSTREAMS: fake.url, OUTBOUND_ALLOWLIST: '127.0.0.0/8', LOG_LEVEL: 'info' });
   prometheus = await startPrometheus(scrapeJobs(), { intervalSeconds: 1, logFile: join(ROOT, '.run', `ops-prometheus-${RUN}.log`) });
   await registerFakeUpstream();
@@ -170,7 +152,7 @@ afterAll(async () => {
   await prometheus?.stop();
   await mesh?.stop();
   await fake?.close();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
 });
 
 interface PanelResult extends PanelQuery {
@@ -186,7 +168,7 @@ async function evaluateAll(): Promise<PanelResult[]> {
 
 it('shows data in every dashboard panel under a short load', async () => {
   for (let round = 0; round < LOAD_ROUNDS; round++) await loadRound(round);
-  await pollUntil(async () => (callbacks.length >= LOAD_ROUNDS ? true : undefined), 60_000 + LOAD_ROUNDS * 1000, `${LOAD_ROUNDS} feedback callbacks`);
+  await receiver.waitForJobs(jobIds, 60_000 + LOAD_ROUNDS * 1000);
 
   // Recording rules and rate windows need a few evaluations after the load. A query counts as
   // showing data once any evaluation returned a series (a gauge may be between samples).

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { CallbackReceiver, type ReceivedCallback } from '@ragmesh/testing';
 import { authHeaders, DIST, E2E_PORTS, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
 
 /**
@@ -16,11 +15,6 @@ jest.setTimeout(180_000);
 const SECRET = 'e2e-webhook-secret';
 const MODEL = 'fake-model';
 const N = 3;
-
-interface Hook {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 interface Envelope<T> {
   status: string;
@@ -60,7 +54,7 @@ function stopTool(tool: Tool | undefined): Promise<void> {
 }
 
 /** What a receiver does with the documented scheme: HMAC-SHA256 over "<timestamp>.<raw body>". */
-function verify(hook: Hook): boolean {
+function verify(hook: Pick<ReceivedCallback, 'headers' | 'body'>): boolean {
   const timestamp = String(hook.headers['x-ragmesh-timestamp']);
   const expected = `v1=${createHmac('sha256', SECRET).update(`${timestamp}.${hook.body}`).digest('hex')}`;
   return hook.headers['x-ragmesh-signature'] === expected;
@@ -70,24 +64,13 @@ describe('model registry and improvement loop (e2e)', () => {
   let mesh: RunningMesh;
   let fake: Tool;
   let ray: Tool;
-  let receiver: Server;
-  let hookUrl: string;
-  const hooks: Hook[] = [];
+  let receiver: CallbackReceiver;
   const admin = `http://127.0.0.1:${E2E_PORTS.registryHttp}`;
 
   beforeAll(async () => {
     fake = await startTool('fake-openai', { MODEL_ID: MODEL, TOKEN_DELAY_MS: '1' });
     ray = await startTool('fake-ray', { FAKE_RAY_MODE: 'succeed', FAKE_RAY_PENDING_MS: '100', FAKE_RAY_RUNNING_MS: '300' });
-    receiver = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        hooks.push({ headers: req.headers, body: Buffer.concat(parts).toString('utf8') });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/discord`;
+    receiver = await CallbackReceiver.start();
     mesh = await startMesh({
       GENERATION_UPSTREAMS_SOURCE: 'registry',
       REGISTRY_WATCH_BACKOFF_MS: '200',
@@ -104,7 +87,7 @@ describe('model registry and improvement loop (e2e)', () => {
 
   afterAll(async () => {
     await mesh?.stop();
-    await Promise.all([stopTool(fake), stopTool(ray), new Promise((resolve) => receiver?.close(resolve))]);
+    await Promise.all([stopTool(fake), stopTool(ray), receiver?.close()]);
   });
 
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> => {
@@ -129,7 +112,7 @@ describe('model registry and improvement loop (e2e)', () => {
     await until('the generation proxy to take the registry list', async () => (mesh.logOf('generation-proxy').includes('upstreams from the registry') ? true : undefined));
 
     // 2. Answers through the gateway (served by the fake upstream the proxy learned from the registry), each rated 5.
-    await call('PUT', '/v1/admin/settings', { examples_per_run: N, base_model: MODEL, min_chars: 2, webhooks: [{ url: hookUrl, format: 'discord' }] });
+    await call('PUT', '/v1/admin/settings', { examples_per_run: N, base_model: MODEL, min_chars: 2, webhooks: [{ url: receiver.url('/discord'), format: 'discord' }] });
     for (let i = 0; i < N; i++) {
       const chat = await fetch(`${mesh.gatewayUrl}/v1/chat/completions`, {
         method: 'POST',
@@ -181,7 +164,7 @@ describe('model registry and improvement loop (e2e)', () => {
     expect(rolledBack.body.data).toMatchObject({ from: { name: 'ragmesh-lora-v1' }, to: null });
 
     // 6. The completion webhook arrived, Discord-shaped and signed.
-    const hook = await until('the run webhook', async () => hooks.find((h) => h.headers['x-ragmesh-event'] === 'training.run.succeeded'));
+    const hook = await until('the run webhook', async () => receiver.requests().find((h) => h.headers['x-ragmesh-event'] === 'training.run.succeeded'));
     expect(verify(hook)).toBe(true);
     expect(verify({ ...hook, body: hook.body.replace('ragmesh-lora-v1', 'ragmesh-lora-v2') })).toBe(false);
     expect(JSON.parse(hook.body)).toMatchObject({ content: expect.stringContaining('ragmesh-lora-v1'), embeds: [expect.objectContaining({ title: expect.any(String) })] });

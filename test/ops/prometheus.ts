@@ -1,8 +1,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@ragmesh/testing';
 import { ROOT } from '../e2e/harness';
 
 /** The rule files the deployed Prometheus loads: the panel test evaluates the same recording rules. */
@@ -18,18 +18,6 @@ export interface RunningPrometheus {
   url: string;
   logFile: string;
   stop(): Promise<void>;
-}
-
-/** A free loopback port (listen on 0, close, hand the number to Prometheus). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export function prometheusBinary(): string {

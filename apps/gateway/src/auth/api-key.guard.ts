@@ -1,7 +1,9 @@
 import { CanActivate, ExecutionContext, HttpStatus, Inject, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { MetricsService } from '@ragmesh/observability';
 import { countTokens } from '@ragmesh/text';
 import type { Request, Response } from 'express';
+import type { Counter } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { isStreamRequest } from '../http/request-timeout';
@@ -13,17 +15,23 @@ import { PUBLIC_ROUTE, REQUIRED_SCOPE } from './scopes.decorator';
 
 type GuardConfig = Pick<AppConfig, 'CHAT_MAX_MESSAGES' | 'CHAT_MAX_PROMPT_TOKENS' | 'DOCUMENTS_MAX_PER_BATCH'>;
 
-class Unauthorized extends ApiError {
-  constructor(reason: string) {
-    super(HttpStatus.UNAUTHORIZED, reason);
+export const REFUSED_METRIC = 'ragmesh_gateway_requests_refused_total';
+
+/** A refusal by the guard; `code` labels ragmesh_gateway_requests_refused_total. */
+class Refused extends ApiError {
+  constructor(
+    status: HttpStatus,
+    readonly code: string,
+    message: string,
+    data: unknown = null,
+  ) {
+    super(status, message, data);
   }
 }
 
-class Unprocessable extends ApiError {
-  constructor(field: string, reason: string) {
-    super(HttpStatus.UNPROCESSABLE_ENTITY, 'request exceeds a limit', { errors: [{ field, reason }] });
-  }
-}
+const unauthorized = (code: string, message: string) => new Refused(HttpStatus.UNAUTHORIZED, code, message);
+const unprocessable = (field: string, reason: string) =>
+  new Refused(HttpStatus.UNPROCESSABLE_ENTITY, 'over_request_limit', 'request exceeds a limit', { errors: [{ field, reason }] });
 
 /** `Authorization: Bearer <key>` (OpenAI clients send this) or `X-API-Key: <key>`. */
 export function presentedKey(req: Request): string | undefined {
@@ -45,7 +53,7 @@ function setLimitHeaders(res: Response, state: LimitState): void {
 function tooMany(res: Response, state: LimitState): ApiError {
   setLimitHeaders(res, state);
   res.setHeader('Retry-After', String(state.resetSeconds));
-  return new ApiError(HttpStatus.TOO_MANY_REQUESTS, `rate limit exceeded: ${state.limit} (at most ${state.max}); retry after ${state.resetSeconds}s`, {
+  return new Refused(HttpStatus.TOO_MANY_REQUESTS, `rate_limited_${state.limit}`, `rate limit exceeded: ${state.limit} (at most ${state.max}); retry after ${state.resetSeconds}s`, {
     limit: state.limit,
     max: state.max,
     retry_after_seconds: state.resetSeconds,
@@ -69,16 +77,29 @@ function messageText(message: unknown): string {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('auth');
+  private readonly refused: Counter<'reason'>;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysRepository,
     private readonly limits: RateLimits,
     @Inject(APP_CONFIG) private readonly config: GuardConfig,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    this.refused = metrics.counter(REFUSED_METRIC, 'Requests the API-key guard refused, by reason', ['reason']) as Counter<'reason'>;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
+    try {
+      return await this.check(context);
+    } catch (err) {
+      if (err instanceof Refused) this.refused.inc({ reason: err.code });
+      throw err;
+    }
+  }
+
+  private async check(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -86,12 +107,12 @@ export class ApiKeyGuard implements CanActivate {
     const scope = this.reflector.getAllAndOverride<Scope | undefined>(REQUIRED_SCOPE, targets);
     if (!scope) {
       this.logger.error(`${req.method} ${req.path} declares no scope; refused`);
-      throw new ApiError(HttpStatus.FORBIDDEN, 'this route declares no scope and is refused by default');
+      throw new Refused(HttpStatus.FORBIDDEN, 'undeclared_route', 'this route declares no scope and is refused by default');
     }
     const record = await this.authenticate(req);
     if (!record.scopes.includes(scope)) {
       this.logger.warn({ key: record.prefix, scope }, 'key lacks the scope');
-      throw new ApiError(HttpStatus.FORBIDDEN, `API key ${record.prefix}… lacks the '${scope}' scope`);
+      throw new Refused(HttpStatus.FORBIDDEN, 'missing_scope', `API key ${record.prefix}… lacks the '${scope}' scope`);
     }
     req.principal = { keyId: record.id, name: record.name, prefix: record.prefix, tenant: record.tenant, scopes: record.scopes } satisfies Principal;
     this.keys.touch(record.id).catch((err: unknown) => this.logger.warn(`last_used_at not written: ${String(err)}`));
@@ -106,21 +127,21 @@ export class ApiKeyGuard implements CanActivate {
 
   private async authenticate(req: Request): Promise<ApiKeyRecord> {
     const key = presentedKey(req);
-    if (!key) throw new Unauthorized('missing API key: send Authorization: Bearer <key>');
-    if (!API_KEY_PATTERN.test(key)) throw new Unauthorized('malformed API key');
+    if (!key) throw unauthorized('missing_key', 'missing API key: send Authorization: Bearer <key>');
+    if (!API_KEY_PATTERN.test(key)) throw unauthorized('malformed_key', 'malformed API key');
     const record = await this.keys.findByKey(key);
     const prefix = keyPrefix(key);
     if (!record) {
       this.logger.warn({ key: prefix }, 'unknown API key');
-      throw new Unauthorized('unknown API key');
+      throw unauthorized('unknown_key', 'unknown API key');
     }
     if (record.revokedAt) {
       this.logger.warn({ key: prefix }, 'revoked API key used');
-      throw new Unauthorized(`API key ${prefix}… was revoked`);
+      throw unauthorized('revoked_key', `API key ${prefix}… was revoked`);
     }
     if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
       this.logger.warn({ key: prefix }, 'expired API key used');
-      throw new Unauthorized(`API key ${prefix}… expired at ${record.expiresAt.toISOString()}`);
+      throw unauthorized('expired_key', `API key ${prefix}… expired at ${record.expiresAt.toISOString()}`);
     }
     return record;
   }
@@ -128,7 +149,7 @@ export class ApiKeyGuard implements CanActivate {
   private checkBatch(req: Request): void {
     const documents = (req.body as { documents?: unknown } | undefined)?.documents;
     if (Array.isArray(documents) && documents.length > this.config.DOCUMENTS_MAX_PER_BATCH) {
-      throw new Unprocessable('documents', `at most ${this.config.DOCUMENTS_MAX_PER_BATCH} documents per request (got ${documents.length})`);
+      throw unprocessable('documents', `at most ${this.config.DOCUMENTS_MAX_PER_BATCH} documents per request (got ${documents.length})`);
     }
   }
 
@@ -136,11 +157,11 @@ export class ApiKeyGuard implements CanActivate {
   private async admitChat(req: Request, res: Response, keyId: string): Promise<void> {
     const messages = (req.body as { messages: unknown[] }).messages;
     if (messages.length > this.config.CHAT_MAX_MESSAGES) {
-      throw new Unprocessable('messages', `at most ${this.config.CHAT_MAX_MESSAGES} messages per request (got ${messages.length})`);
+      throw unprocessable('messages', `at most ${this.config.CHAT_MAX_MESSAGES} messages per request (got ${messages.length})`);
     }
     const promptTokens = countTokens(messages.map(messageText).join('\n'));
     if (promptTokens > this.config.CHAT_MAX_PROMPT_TOKENS) {
-      throw new Unprocessable('messages', `the prompt is ${promptTokens} tokens; at most ${this.config.CHAT_MAX_PROMPT_TOKENS} are accepted`);
+      throw unprocessable('messages', `the prompt is ${promptTokens} tokens; at most ${this.config.CHAT_MAX_PROMPT_TOKENS} are accepted`);
     }
     const tokens = await this.limits.consume('tokens', keyId, Math.max(1, promptTokens));
     if (!tokens.allowed) throw tooMany(res, tokens);

@@ -64,6 +64,10 @@ describe('API keys and limits (integration)', () => {
     // Public: the OpenAPI document and health need no key.
     expect((await fetch(`${gw.base}/openapi.json`)).status).toBe(200);
     expect((await fetch(`${gw.base}/health/live`)).status).toBe(200);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    for (const reason of ['missing_key', 'malformed_key', 'unknown_key', 'expired_key', 'revoked_key', 'missing_scope']) {
+      expect(metrics).toMatch(new RegExp(`ragmesh_gateway_requests_refused_total\\{[^}]*reason="${reason}"[^}]*\\} [1-9]`));
+    }
   });
 
   it('creates a key through the admin API (shown once), lists it by prefix only, and revokes it', async () => {

@@ -1,5 +1,6 @@
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Reflector } from '@nestjs/core';
+import type { MetricsService } from '@ragmesh/observability';
 import { ApiError } from '../http/api-error';
 import { jsonDepth } from '../http/body-parsing';
 import { redactAddresses } from '../http/exception.filter';
@@ -66,11 +67,15 @@ class Open {
 describe('ApiKeyGuard', () => {
   const keys = { findByKey: jest.fn(), touch: jest.fn().mockResolvedValue(undefined) };
   const limits = { consume: jest.fn() };
-  const guard = new ApiKeyGuard(new Reflector(), keys as unknown as ApiKeysRepository, limits as unknown as RateLimits, {
-    CHAT_MAX_MESSAGES: 2,
-    CHAT_MAX_PROMPT_TOKENS: 10,
-    DOCUMENTS_MAX_PER_BATCH: 2,
-  });
+  const refused = { inc: jest.fn() };
+  const metrics = { counter: () => refused } as unknown as MetricsService;
+  const guard = new ApiKeyGuard(
+    new Reflector(),
+    keys as unknown as ApiKeysRepository,
+    limits as unknown as RateLimits,
+    { CHAT_MAX_MESSAGES: 2, CHAT_MAX_PROMPT_TOKENS: 10, DOCUMENTS_MAX_PER_BATCH: 2 },
+    metrics,
+  );
   const res = { setHeader: jest.fn() };
   const context = (cls: new () => object, handler: string, headers: Record<string, string> = {}, body: unknown = {}) => {
     const req = { headers, method: 'POST', path: '/v1/x', body };
@@ -97,6 +102,7 @@ describe('ApiKeyGuard', () => {
     expect(await statusOf(guard.canActivate(context(Undeclared, 'handler', { authorization: `Bearer ${generateApiKey()}` })))).toBe(403);
     expect(await guard.canActivate(context(Open, 'handler'))).toBe(true);
     expect(keys.findByKey).not.toHaveBeenCalled();
+    expect(refused.inc).toHaveBeenCalledWith({ reason: 'undeclared_route' });
   });
 
   it('answers 401 for a missing, malformed, unknown, revoked or expired key and 403 for a missing scope', async () => {

@@ -11,6 +11,18 @@ import { type ChatGateway, startChatGateway } from '../../test/chat-gateway';
 
 const USAGE = { promptTokens: 3, completionTokens: 1, totalTokens: 4 };
 
+const HIT: retrieval.ScoredChunk = {
+  chunkId: 'doc-1#0',
+  documentId: 'doc-1',
+  title: 'Revenue 2023',
+  text: 'H1 2023 revenue by region.',
+  chunkIndex: 0,
+  score: 0.8,
+  bm25: 1,
+  dense: 0.5,
+  metadata: {},
+};
+
 const seen = { searches: [] as retrieval.SearchRequest[], rewrites: [] as generation.GenerateRequest[] };
 /** What the fake LLM answers to successive rewrite calls. */
 let rewriteAnswers: string[] = [];
@@ -37,7 +49,7 @@ const generationHandlers: grpc.UntypedServiceImplementation = {
 const retrievalHandlers: grpc.UntypedServiceImplementation = {
   Search: (call: grpc.ServerUnaryCall<retrieval.SearchRequest, retrieval.SearchResponse>, cb: grpc.sendUnaryData<retrieval.SearchResponse>) => {
     seen.searches.push(call.request);
-    cb(null, { results: [], tookMs: 1 });
+    cb(null, { results: [HIT], tookMs: 1 });
   },
 };
 

@@ -1,22 +1,9 @@
-import type { UpstreamRecord } from '../upstreams/upstream.repository';
+import { upstreamRecord } from '../testing/it-helpers';
 import { nextModelStatus } from './model-status';
 import type { ModelStatusRecord } from './model-status.repository';
 import { readUpstreamMetrics } from './upstream-metrics';
 
-const upstream: UpstreamRecord = {
-  id: 'u1',
-  name: 'gpu-a',
-  baseUrl: 'http://gpu-a:8000',
-  kind: 'vllm',
-  models: [],
-  status: 'up',
-  lastError: null,
-  checkedAt: null,
-  weight: 1,
-  maxConcurrency: 0,
-  labels: [],
-  updatedAt: new Date(0),
-};
+const upstream = upstreamRecord('gpu-a', { id: 'u1', baseUrl: 'http://gpu-a:8000' });
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const T1 = new Date('2026-01-01T00:00:10Z');

@@ -1,21 +1,28 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoPath, serviceTokenInterceptor } from '@ragmesh/contracts';
-import { createServer } from 'node:net';
+import type { UpstreamRecord } from '../upstreams/upstream.repository';
 
-/** Helpers shared by the registry's integration tests (not part of the service). */
+/** Helpers shared by the registry's tests (not part of the service). */
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '@ragmesh/testing';
+
+/** An upstream as the repository returns it; tests override what they care about. */
+export const upstreamRecord = (name: string, over: Partial<UpstreamRecord> = {}): UpstreamRecord => ({
+  id: name,
+  name,
+  baseUrl: `http://${name}:8000`,
+  kind: 'vllm',
+  models: [],
+  status: 'up',
+  lastError: null,
+  checkedAt: null,
+  weight: 1,
+  maxConcurrency: 0,
+  labels: [],
+  updatedAt: new Date(0),
+  ...over,
+});
 
 export async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { registry } from '@ragmesh/contracts';
 import { Messaging } from '@ragmesh/messaging';
+import { CallbackReceiver, type ReceivedCallback } from '@ragmesh/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 // The fakes are dev tools, not libs; only tests reach for them.
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -23,11 +22,6 @@ type RegistryClient = {
   updateUpstream(req: Partial<registry.UpdateUpstreamRequest>, cb: Callback<registry.Upstream>): grpc.ClientUnaryCall;
   removeUpstream(req: Partial<registry.RemoveUpstreamRequest>, cb: Callback<registry.RemoveUpstreamResponse>): grpc.ClientUnaryCall;
 };
-
-interface Hook {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 interface Body<T> {
   status: string;
@@ -64,10 +58,8 @@ const BASE = 'base-m';
 describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a fake Ray cluster', () => {
   let fake: FakeOpenAi;
   let ray: FakeRay;
-  let hookServer: Server;
+  let receiver: CallbackReceiver;
   let hookUrl: string;
-  const hooks: Hook[] = [];
-  let hookFailuresLeft = 0;
   let app: RunningModelRegistry;
   let http: string;
   let client: RegistryClient & grpc.Client;
@@ -76,22 +68,8 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
   beforeAll(async () => {
     fake = await startFakeOpenAi({ port: 0, modelId: BASE, tokenDelayMs: 1 });
     ray = await startFakeRay({ pendingMs: 50, runningMs: 200 });
-    hookServer = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        // The first delivery after a "fail" instruction answers 503, so the retry path is exercised.
-        if (hookFailuresLeft > 0) {
-          hookFailuresLeft--;
-          res.writeHead(503).end();
-          return;
-        }
-        hooks.push({ headers: req.headers, body: Buffer.concat(parts).toString('utf8') });
-        res.writeHead(200).end('ok');
-      });
-    });
-    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
-    hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks/slack`;
+    receiver = await CallbackReceiver.start();
+    hookUrl = receiver.url('/hooks/slack');
 
     const [grpcPort, httpPort] = [await freePort(), await freePort()];
     app = await startModelRegistry(
@@ -123,7 +101,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     client?.close();
     await publisher?.close();
     await app?.close();
-    await Promise.all([fake?.close(), ray?.close(), new Promise((resolve) => hookServer?.close(resolve))]);
+    await Promise.all([fake?.close(), ray?.close(), receiver?.close()]);
     const pg = new Client({ connectionString: DATABASE_URL });
     await pg.connect();
     await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -144,6 +122,8 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
   const adapters = async () => (await call<{ adapters: AdapterJson[] }>('GET', '/v1/admin/adapters')).body.data.adapters;
   const examples = async (query = '') => (await call<{ examples: { id: string; question: string; answer: string; state: string; dataset_version: number | null }[] }>('GET', `/v1/admin/examples${query}`)).body.data.examples;
   const events = async () => (await call<{ events: { type: string; subject: string; data: Record<string, unknown> }[] }>('GET', '/v1/admin/events?limit=500')).body.data.events;
+  /** Deliveries the receiver accepted (2xx). */
+  const hooks = (): ReceivedCallback[] => receiver.requests().filter((r) => r.status < 300);
   const fakeModels = async () => ((await (await fetch(`${fake.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
 
   it('streams upstream changes over WatchUpstreams: a snapshot, then register, update and remove', async () => {
@@ -242,7 +222,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(adapterStatus[0]).toMatchObject({ kind: 'adapter', base_model: BASE, upstream: 'gpu-a' });
     expect(adapterStatus[0].load_duration_seconds).toEqual(expect.any(Number));
 
-    const hook = await eventually(async () => hooks.length, (n) => n >= 1).then(() => hooks[0]);
+    const [hook] = await eventually(async () => hooks(), (h) => h.length >= 1);
     const timestamp = String(hook.headers['x-ragmesh-timestamp']);
     expect(hook.headers['x-ragmesh-signature']).toBe(signWebhook(SECRET, timestamp, hook.body));
     expect(hook.headers['x-ragmesh-event']).toBe('training.run.succeeded');
@@ -282,7 +262,12 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
 
   it('coalesces examples that arrive during a run, retries a failed run up to the limit, then reports it', async () => {
     ray.setMode('fail');
-    hookFailuresLeft = 1;
+    // The failure webhook's first attempt is answered 503, so the retry path is exercised.
+    receiver.respondWith(503);
+    receiver.onDelivery((d) => {
+      // After this answer is written (the receiver answers once its listeners have run).
+      if (d.status === 503) setImmediate(() => receiver.respondWith(200));
+    });
     await call('PATCH', '/v1/admin/settings', { max_retries: 1, auto_train: false });
     await rate('What is the refund window?', 'Refunds are accepted within 30 days.', 5);
     await eventually(() => examples('?state=pending'), (e) => e.length === 1);
@@ -300,7 +285,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(logs.body.data.logs).toContain('loaded 1 examples');
     // Both examples are pending again and go into the next run together.
     expect((await examples('?state=pending')).map((e) => e.question).sort()).toEqual(['Can I change my plan?', 'What is the refund window?']);
-    const failHook = await eventually(async () => hooks.filter((h) => h.headers['x-ragmesh-event'] === 'training.run.failed'), (h) => h.length === 1);
+    const failHook = await eventually(async () => hooks().filter((h) => h.headers['x-ragmesh-event'] === 'training.run.failed'), (h) => h.length === 1);
     expect(failHook[0].headers['x-ragmesh-signature']).toBe(signWebhook(SECRET, String(failHook[0].headers['x-ragmesh-timestamp']), failHook[0].body));
     const delivered = await eventually(events, (e) => e.some((x) => x.type === 'webhook.delivered' && x.data.event === 'training.run.failed'));
     expect(delivered.find((x) => x.type === 'webhook.delivered' && x.data.event === 'training.run.failed')?.data.attempts).toBe(2);

@@ -1,21 +1,9 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { UpstreamFeed } from './upstream-feed';
+import { upstreamRecord } from '../testing/it-helpers';
 import type { UpstreamRecord } from './upstream.repository';
 
-const record = (name: string): UpstreamRecord => ({
-  id: name,
-  name,
-  baseUrl: `http://${name}`,
-  kind: 'vllm',
-  models: [],
-  status: 'up',
-  lastError: null,
-  checkedAt: null,
-  weight: 1,
-  maxConcurrency: 0,
-  labels: [],
-  updatedAt: new Date(0),
-});
+const record = (name: string) => upstreamRecord(name);
 
 describe('UpstreamFeed', () => {
   it('sends the snapshot first and replays changes made while it was read, in order', async () => {

@@ -4,6 +4,8 @@ import { PROTO_LOADER_OPTIONS, protoPath, type retrieval, serviceTokenIntercepto
 import { freePort } from '@ragmesh/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+// The fake upstream is a test tool, not a library: imported by path in tests only, as elsewhere.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { startFakeOpenAi, type FakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { type RunningRetrieval, startRetrieval } from '../app';
 import { loadAppConfig } from '../config';
