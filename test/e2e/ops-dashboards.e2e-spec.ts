@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { RATING_MAX_SCORE, serviceMetadata } from '@ragmesh/contracts';
 import { CallbackReceiver } from '@ragmesh/testing';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
+import { startFakeRay, type FakeRay } from '../../tools/fake-ray/src/server';
 import { startPrometheus, type RunningPrometheus, type ScrapeJob } from '../ops/prometheus';
 import { authHeaders, E2E_PORTS, pollUntil, ROOT, startMesh, type RunningMesh } from './harness';
 
@@ -25,8 +26,8 @@ const panels = require('../../deploy/grafana/panels.js') as {
  * Every panel of every provisioned dashboard shows data on a working mesh: Prometheus (Debian's
  * binary, 1 s scrapes, the deployed recording rules) scrapes the six services and a fake vLLM
  * upstream while a short, bounded load runs (documents, search, a registry gRPC call, chat
- * through the upstream and the local engine, a rating, a bad request, feedback with a callback);
- * then each panel query is evaluated.
+ * through the upstream and the local engine, ratings that trigger a training run on a fake Ray
+ * Jobs server, a bad request, feedback with a callback); then each panel query is evaluated.
  *
  * RAGMESH_DASHBOARD_PNG_DIR=docs/dashboards also renders the dashboards to PNG from this run.
  */
@@ -38,16 +39,17 @@ jest.setTimeout(240_000);
  */
 const PENDING: Record<string, string> = {
   'Search latency p95 by stage': 'retrieval does not observe ragmesh_retrieval_stage_duration_seconds yet',
-  'Training run duration p50 by outcome': 'no training run finishes in this test (needs a training cluster)',
-  'Training runs by outcome (1h)': 'no training run finishes in this test (needs a training cluster)',
-  'Webhook deliveries (1h) by outcome': 'no training webhook fires in this test',
 };
 
 const RUN = randomUUID().slice(0, 8);
 // RAGMESH_OPS_LOAD_ROUNDS lengthens the load for a demo run (longer curves in the PNGs).
 const LOAD_ROUNDS = Number(process.env.RAGMESH_OPS_LOAD_ROUNDS ?? 6);
+/** Rated turns per training run: the six rounds' ratings start at least one run. */
+const EXAMPLES_PER_RUN = 3;
+const REGISTRY_ADMIN = `http://127.0.0.1:${E2E_PORTS.registryHttp}`;
 
 let fake: FakeOpenAi;
+let ray: FakeRay;
 let mesh: RunningMesh;
 let prometheus: RunningPrometheus;
 let receiver: CallbackReceiver;
@@ -82,13 +84,40 @@ function scrapeJobs(): ScrapeJob[] {
   ];
 }
 
-async function registerFakeUpstream(): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${E2E_PORTS.registryHttp}/v1/upstreams`, {
-    method: 'POST',
+async function registryAdmin(method: string, path: string, body: unknown, status: number): Promise<string> {
+  const res = await fetch(`${REGISTRY_ADMIN}${path}`, {
+    method,
     headers: authHeaders({ 'content-type': 'application/json' }),
-    body: JSON.stringify({ name: `fake-vllm-${RUN}`, base_url: fake.url, kind: 'openai-compatible', models: ['fake-model'] }),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status !== 201) throw new Error(`registering the fake upstream answered ${res.status}: ${await res.text()}`);
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`${method} ${path} on the registry answered ${res.status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+/** The fake vLLM as a registered upstream, and a training run (with a webhook) every few rated turns. */
+async function configureRegistry(): Promise<void> {
+  await registryAdmin('POST', '/v1/upstreams', { name: `fake-vllm-${RUN}`, base_url: fake.url, kind: 'openai-compatible', models: ['fake-model'] }, 201);
+  await registryAdmin('PUT', '/v1/admin/settings', {
+    examples_per_run: EXAMPLES_PER_RUN,
+    base_model: 'fake-model',
+    min_chars: 2,
+    webhooks: [{ url: receiver.url('/hooks'), format: 'slack' }],
+  }, 200);
+}
+
+/** Rates a turn once it is stored (the answer is committed just after it is sent). */
+async function rate(sessionId: string): Promise<void> {
+  await pollUntil(
+    async () => ((await gateway('POST', `/v1/conversations/${sessionId}/messages/0/rating`, { score: RATING_MAX_SCORE, comment: 'ops load' })).status === 202 ? true : undefined),
+    10_000,
+    `a rating of ${sessionId}`,
+  );
+}
+
+async function trainingRunSucceeded(): Promise<true | undefined> {
+  const { data } = JSON.parse(await registryAdmin('GET', '/v1/admin/runs', undefined, 200)) as { data: { runs: { status: string }[] } };
+  return data.runs.some((r) => r.status === 'succeeded') ? true : undefined;
 }
 
 /** ListUpstreams on the registry's gRPC API as another team's client would (empty request, raw bytes). */
@@ -122,10 +151,9 @@ async function loadRound(round: number): Promise<void> {
   await expectStatus('POST', '/v1/search', { query: '한라산의 높이는?', top_k: 3 }, 200);
   await listUpstreamsOverGrpc();
   // Upstream (the fake vLLM) and the local engine, non-streaming and streaming.
-  const chat = await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: '한라산의 높이는 얼마인가요?' }] }, 200);
-  // A rated turn feeds the registry's fine-tuning dataset.
-  const { session_id: sessionId } = JSON.parse(chat) as { session_id: string };
-  await expectStatus('POST', `/v1/conversations/${sessionId}/messages/0/rating`, { score: RATING_MAX_SCORE, comment: 'ops load' }, 202);
+  // A distinct question each round: the registry keeps one example per distinct turn.
+  const chat = await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: `한라산의 높이는 얼마인가요? (${round})` }] }, 200);
+  await rate((JSON.parse(chat) as { session_id: string }).session_id);
   await expectStatus('POST', '/v1/chat/completions', { model: 'local-extractive', messages: [{ role: 'user', content: '흑돼지는?' }], stream: true }, 200);
   await expectStatus('POST', '/v1/chat/completions', { messages: [{ role: 'user', content: 'hello' }], rag: false, stream: true }, 200);
   // A caller error, so 4xx series exist.
@@ -142,16 +170,27 @@ async function loadRound(round: number): Promise<void> {
 
 beforeAll(async () => {
   fake = await startFakeOpenAi({ port: 0, ttftMs: 20, tokenDelayMs: 2, replyTokens: 12 });
+  ray = await startFakeRay({ port: 0, mode: 'succeed', pendingMs: 100, runningMs: 300 });
   receiver = await CallbackReceiver.start();
-  mesh = await startMesh({ GENERATION_UPSTREAMS: fake.url, OUTBOUND_ALLOWLIST: '127.0.0.0/8', LOG_LEVEL: 'info' });
+  mesh = await startMesh({
+    GENERATION_UPSTREAMS: fake.url,
+    OUTBOUND_ALLOWLIST: '127.0.0.0/8',
+    LOG_LEVEL: 'info',
+    RAY_JOBS_URL: ray.url,
+    REGISTRY_PUBLIC_URL: REGISTRY_ADMIN,
+    TRAINING_POLL_MS: '200',
+    WEBHOOK_SECRET: `ops-${RUN}`,
+    WEBHOOK_RETRY_DELAYS_MS: '200,500',
+  });
   prometheus = await startPrometheus(scrapeJobs(), { intervalSeconds: 1, logFile: join(ROOT, '.run', `ops-prometheus-${RUN}.log`) });
-  await registerFakeUpstream();
+  await configureRegistry();
 }, 180_000);
 
 afterAll(async () => {
   await prometheus?.stop();
   await mesh?.stop();
   await fake?.close();
+  await ray?.close();
   await receiver?.close();
 });
 
@@ -169,6 +208,7 @@ async function evaluateAll(): Promise<PanelResult[]> {
 it('shows data in every dashboard panel under a short load', async () => {
   for (let round = 0; round < LOAD_ROUNDS; round++) await loadRound(round);
   await receiver.waitForJobs(jobIds, 60_000 + LOAD_ROUNDS * 1000);
+  await pollUntil(trainingRunSucceeded, 60_000, 'a training run to succeed');
 
   // Recording rules and rate windows need a few evaluations after the load. A query counts as
   // showing data once any evaluation returned a series (a gauge may be between samples).
