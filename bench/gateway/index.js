@@ -250,6 +250,20 @@ function verdicts(levels, disconnect) {
   };
 }
 
+/**
+ * How busy the machine is: CPU ns per JSON round trip of a stream chunk (CPU time itself grows
+ * when other processes share the cores and caches) and the load average. Compare runs by these.
+ */
+function machineState() {
+  const chunk = JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'fake-model', choices: [{ index: 0, delta: { content: ' tok12' }, finish_reason: null }] });
+  const n = 200_000;
+  const start = process.cpuUsage();
+  let sink = 0;
+  for (let i = 0; i < n; i++) sink += JSON.stringify(JSON.parse(chunk)).length;
+  const used = process.cpuUsage(start);
+  return { cpuNsPerJsonRoundTrip: Math.round(((used.user + used.system) * 1000) / n), loadAverage1m: r3(os.loadavg()[0]), checksum: sink % 7 };
+}
+
 async function main() {
   const dist = process.env.BENCH_DIST ? path.resolve(ROOT, process.env.BENCH_DIST) : path.join(ROOT, 'dist-bench-gateway');
   if (!process.env.BENCH_DIST) {
@@ -283,13 +297,15 @@ async function main() {
     await ingestDocuments();
     process.stderr.write('warming up …\n');
     for (const v of VARIANTS) await runPhase(TARGETS[v], { concurrency: 20, durationMs: 2000, expectTokens: REPLY_TOKENS });
+    const before = machineState();
     const levels = [];
     for (const c of LEVELS) levels.push(await runLevel(mesh, c));
+    const after = machineState();
     const disconnect = await disconnectCheck();
     report = {
       benchmark: 'gateway',
       command: 'npm run bench:gateway',
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, before, after },
       setup: {
         upstream: `fake-openai process, ${REPLY_TOKENS} tokens per answer, ${TOKEN_DELAY_MS} ms between tokens, TTFT = one gap`,
         path:

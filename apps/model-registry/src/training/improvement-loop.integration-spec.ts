@@ -179,6 +179,8 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(grpcStatus.models.find((m) => m.model === BASE && m.upstream === 'gpu-a')).toMatchObject({ kind: 'base', loaded: true, device: 'cuda:0' });
     expect(grpcStatus.models.find((m) => m.kind === 'embedding')).toMatchObject({ model: 'local-hashing-embedder', loaded: true, isDefault: true });
     expect(grpcStatus.models.find((m) => m.model === 'local-extractive')).toMatchObject({ upstream: 'local', kind: 'base', loaded: true, device: 'cpu' });
+    const tooLong = await unary((cb) => client.getModelStatus({ model: 'm'.repeat(300) }, cb)).catch((e: grpc.ServiceError) => e);
+    expect((tooLong as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     // The status change travelled the bus into the event log.
     await eventually(events, (e) => e.some((x) => x.type === 'model.status.changed' && x.subject === `gpu-a/${BASE}`));
   });

@@ -5,6 +5,7 @@ import { generation, registry } from '@ragmesh/contracts';
 import { GrpcCorrelationInterceptor } from '@ragmesh/observability';
 import { map, Observable } from 'rxjs';
 import { ModelStatusUseCase } from '../models/model-status.use-case';
+import { modelsQuery } from '../training/training.schemas';
 import { modelStatusGrpc } from '../models/model-status.views';
 import { UpstreamFeed } from './upstream-feed';
 import { UpdateUpstreamCommand, validateRegisterUpstream, Validated, validateUpdateUpstream, validateUpstreamName } from './upstream.schemas';
@@ -87,6 +88,8 @@ export class UpstreamsGrpcController implements registry.ModelRegistryServiceCon
   }
 
   async getModelStatus(request: registry.GetModelStatusRequest): Promise<registry.GetModelStatusResponse> {
-    return { models: (await this.modelStatus.list(request.model || undefined)).map(modelStatusGrpc) };
+    const query = modelsQuery.safeParse(request.model ? { model: request.model } : {});
+    if (!query.success) throw new RpcException({ code: status.INVALID_ARGUMENT, message: `model: ${query.error.issues[0].message}` });
+    return { models: (await this.modelStatus.list(query.data.model)).map(modelStatusGrpc) };
   }
 }
