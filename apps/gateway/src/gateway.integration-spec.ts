@@ -189,7 +189,7 @@ describe('gateway (integration)', () => {
         title: 'Seoul',
         content: '# 서울\n서울은 수도이다.',
         format: 'markdown',
-        metadata: { lang: 'ko' },
+        metadata: { lang: 'ko', tenant: 'default' },
         publishedAt: '2024-05-01',
         collection: '',
       });
@@ -226,7 +226,7 @@ describe('gateway (integration)', () => {
       expect(body.data.results).toEqual([
         { chunk_id: 'doc-seoul#0', document_id: 'doc-seoul', title: 'Seoul', text: HIT.text, chunk_index: 0, score: 0.87, bm25: 3.1, dense: 0.66, metadata: { lang: 'ko' } },
       ]);
-      expect(fake.searches.at(-1)).toEqual({ query: '한국의 수도', topK: 3, filters: { lang: 'ko' }, collection: 'wiki' });
+      expect(fake.searches.at(-1)).toEqual({ query: '한국의 수도', topK: 3, filters: { lang: 'ko', tenant: 'default' }, collection: 'wiki' });
 
       expect(body.data.time_range).toBeUndefined();
 

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { principalOf } from '../auth/principal';
 import { RequireScope } from '../auth/scopes.decorator';
+import { TENANT_METADATA_KEY } from '../documents/document-owners.repository';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError, ValidationFailed } from '../http/api-error';
 import { ok } from '../http/envelope';
@@ -46,7 +47,8 @@ export function toCommand(body: ChatRequestBody, tenant: string): ChatCommand {
     rag: body.rag,
     sessionId: body.session_id,
     persona: body.persona,
-    filters: body.filters,
+    // Retrieval sees only the caller's tenant's documents.
+    filters: { ...body.filters, [TENANT_METADATA_KEY]: tenant },
     topK: body.top_k,
     collection: body.collection,
     searchOptions: {

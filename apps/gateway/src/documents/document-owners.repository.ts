@@ -2,6 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import type { DataSource } from 'typeorm';
 
+/** The chunk metadata key holding the owning tenant; searches through the gateway always filter on it. */
+export const TENANT_METADATA_KEY = 'tenant';
+
 /** Which tenant owns a document id (retrieval knows no tenants); documents from before keys existed belong to `default`. */
 @Injectable()
 export class DocumentOwnersRepository {

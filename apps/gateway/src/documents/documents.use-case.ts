@@ -1,7 +1,7 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { ApiError, NotFound } from '../http/api-error';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
-import { DocumentOwnersRepository } from './document-owners.repository';
+import { DocumentOwnersRepository, TENANT_METADATA_KEY } from './document-owners.repository';
 
 export interface IngestDocumentCommand {
   id?: string;
@@ -46,7 +46,8 @@ export class DocumentsUseCase {
       title: cmd.title,
       content: cmd.content,
       format: cmd.format,
-      metadata: cmd.metadata,
+      // Retrieval knows no tenants: the tenant rides in the metadata, and every search filters on it.
+      metadata: { ...cmd.metadata, [TENANT_METADATA_KEY]: cmd.tenant },
       publishedAt: cmd.publishedAt ?? '',
       collection: cmd.collection ?? '',
     });

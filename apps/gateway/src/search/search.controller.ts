@@ -1,5 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Tenant } from '../auth/principal';
 import { RequireScope } from '../auth/scopes.decorator';
+import { TENANT_METADATA_KEY } from '../documents/document-owners.repository';
 import { ok, type Envelope } from '../http/envelope';
 import { ZodValidationPipe } from '../http/zod-validation.pipe';
 import type { TimeRangeOutcome } from './search-options';
@@ -19,11 +21,12 @@ export class SearchController {
 
   @Post()
   @HttpCode(HttpStatus.OK)
-  async execute(@Body(new ZodValidationPipe(searchSchema)) body: SearchBody): Promise<Envelope<SearchData>> {
+  async execute(@Body(new ZodValidationPipe(searchSchema)) body: SearchBody, @Tenant() tenant: string): Promise<Envelope<SearchData>> {
     const res = await this.search.execute({
       query: body.query,
       topK: body.top_k,
-      filters: body.filters,
+      // Only the caller's tenant's documents (a `tenant` filter from the caller cannot widen that).
+      filters: { ...body.filters, [TENANT_METADATA_KEY]: tenant },
       collection: body.collection,
       timeAnchor: body.time_anchor,
       timeRangeMonths: body.time_range_months,
