@@ -17,9 +17,13 @@ function grpcError(code: grpc.status, details: string): grpc.ServiceError {
 
 const chunk = (delta: string): generation.GenerateChunk => ({ delta, finishReason: '', usage: undefined, model: '', upstream: '' });
 
+/** What the fakes were asked, for assertions on what the gateway sends on. */
+export const fakeCalls = { searches: [] as retrieval.SearchRequest[], ingests: [] as retrieval.IngestDocumentRequest[] };
+
 /** Plausible retrieval and generation: unknown document ids are NOT_FOUND, `HOLD` questions stream until cancelled, `HANG` searches never answer. */
 export const fakeRetrieval: Handlers = {
   IngestDocument: (call: grpc.ServerUnaryCall<retrieval.IngestDocumentRequest, unknown>, cb: grpc.sendUnaryData<retrieval.IngestDocumentResponse>) => {
+    fakeCalls.ingests.push(call.request);
     if (call.request.content.includes('REJECT')) return cb(grpcError(grpc.status.INVALID_ARGUMENT, 'content: rejected by retrieval'));
     cb(null, { documentId: call.request.id || `gen-${Date.now()}-${Math.random().toString(36).slice(2)}`, chunkCount: 1, replaced: false });
   },
@@ -28,6 +32,7 @@ export const fakeRetrieval: Handlers = {
     cb(null, { documentId: call.request.id, deleted: true });
   },
   Search: (call: grpc.ServerUnaryCall<retrieval.SearchRequest, unknown>, cb: grpc.sendUnaryData<retrieval.SearchResponse>) => {
+    fakeCalls.searches.push(call.request);
     if (call.request.query.includes('HANG')) return;
     cb(null, { results: [], tookMs: 1 });
   },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { TEST_API_KEY } from '../../test/auth';
-import { startTestGateway, type TestGateway } from '../../test/security-fixture';
+import { fakeCalls, startTestGateway, type TestGateway } from '../../test/security-fixture';
 import type { Scope } from './api-key';
 import { ApiKeysRepository } from './api-keys.repository';
 import { runKeysCli } from './keys-cli';
@@ -139,6 +139,12 @@ describe('API keys and limits (integration)', () => {
     expect((await call('/v1/documents', a, { body: { id: docId, title: 't', content: 'c' } })).status).toBe(201);
     expect((await call('/v1/documents', b, { body: { id: docId, title: 't', content: 'c' } })).status).toBe(409);
     expect((await call(`/v1/documents/${docId}`, b, { method: 'DELETE' })).status).toBe(404);
+    expect(fakeCalls.ingests.find((d) => d.id === docId)?.metadata).toEqual({ tenant: 'tenant-a' });
+    // Search and chat context see only the caller's tenant: a `tenant` filter cannot reach another one.
+    expect((await call('/v1/search', b, { body: { query: `find ${docId}`, filters: { tenant: 'tenant-a' } } })).status).toBe(200);
+    expect(fakeCalls.searches.find((q) => q.query === `find ${docId}`)?.filters).toEqual({ tenant: 'tenant-b' });
+    expect((await call('/v1/chat/completions', b, { body: { messages: [{ role: 'user', content: `tell ${docId}` }], filters: { tenant: 'tenant-a' } } })).status).toBe(200);
+    expect(fakeCalls.searches.find((q) => q.query.includes(docId) && q.query !== `find ${docId}`)?.filters).toMatchObject({ tenant: 'tenant-b' });
     expect((await call(`/v1/documents/${docId}`, a, { method: 'DELETE' })).status).toBe(200);
 
     const keyOfA = ((await (await call('/v1/admin/keys', a)).json()) as Json).data.keys[0].id;

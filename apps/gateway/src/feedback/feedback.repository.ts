@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FeedbackJobStatus, MessagePayload } from '@ragmesh/contracts';
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import type { DataSource } from 'typeorm';
-import { enqueueOutbox } from '../outbox/outbox.relay';
-import { isNewerStatus } from './job-status';
+import { OUTBOX_INSERT } from '../outbox/outbox.relay';
+import { newerStatusSql } from './job-status';
 
 export type FeedbackRequested = MessagePayload<'feedback.requested'>;
 export type FeedbackStatusChanged = MessagePayload<'feedback.status.changed'>;
@@ -61,25 +61,34 @@ export class PgFeedbackRepository extends FeedbackRepository {
     super();
   }
 
-  create(job: NewFeedbackJob): Promise<CreateResult> {
-    return this.ds.transaction(async (m) => {
-      // ON CONFLICT waits for a concurrent insert of the same key to commit, so exactly one request creates the job.
-      const inserted: { id: string }[] = await m.query(
-        `INSERT INTO gateway.feedback_jobs (id, member_id, request, request_hash, idempotency_key, tenant)
+  async create(job: NewFeedbackJob): Promise<CreateResult> {
+    // One statement, so one round trip and one commit: the job row and its outbox row exist together or not at all.
+    // ON CONFLICT waits for a concurrent insert of the same key to commit, so exactly one request creates the job.
+    const inserted: { id: string }[] = await this.ds.query(
+      `WITH job AS (
+         INSERT INTO gateway.feedback_jobs (id, member_id, request, request_hash, idempotency_key, tenant)
          VALUES ($1, $2, $3::jsonb, $4, $5, $6)
-         ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-        [job.jobId, job.memberId, JSON.stringify(job.request), job.requestHash, job.idempotencyKey ?? null, job.tenant],
-      );
-      if (inserted.length === 0) {
-        const [existing]: { id: string; request_hash: string }[] = await m.query(
-          `SELECT id, request_hash FROM gateway.feedback_jobs WHERE tenant = $1 AND idempotency_key = $2`,
-          [job.tenant, job.idempotencyKey],
-        );
-        return { created: false, existing: { jobId: existing.id, requestHash: existing.request_hash } };
-      }
-      await enqueueOutbox(m, { id: job.message.id, type: 'feedback.requested', payload: job.message.payload, correlationId: job.message.correlationId });
-      return { created: true, jobId: job.jobId };
-    });
+         ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id
+       )
+       ${OUTBOX_INSERT} SELECT $7, 'feedback.requested', $8::jsonb, $9 FROM job RETURNING id`,
+      [
+        job.jobId,
+        job.memberId,
+        JSON.stringify(job.request),
+        job.requestHash,
+        job.idempotencyKey ?? null,
+        job.tenant,
+        job.message.id,
+        JSON.stringify(job.message.payload),
+        job.message.correlationId ?? null,
+      ],
+    );
+    if (inserted.length > 0) return { created: true, jobId: job.jobId };
+    const [existing]: { id: string; request_hash: string }[] = await this.ds.query(
+      `SELECT id, request_hash FROM gateway.feedback_jobs WHERE tenant = $1 AND idempotency_key = $2`,
+      [job.tenant, job.idempotencyKey],
+    );
+    return { created: false, existing: { jobId: existing.id, requestHash: existing.request_hash } };
   }
 
   async find(jobId: string, tenant: string): Promise<FeedbackJobView | null> {
@@ -90,25 +99,25 @@ export class PgFeedbackRepository extends FeedbackRepository {
     return rows[0] ? toView(rows[0]) : null;
   }
 
-  applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome> {
-    return this.ds.transaction(async (m): Promise<StatusOutcome> => {
-      const fresh: unknown[] = await m.query(`INSERT INTO gateway.processed_messages (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id`, [
-        envelopeId,
-      ]);
-      if (fresh.length === 0) return 'duplicate';
-      const [current]: Pick<JobRow, 'status' | 'status_changed_at'>[] = await m.query(
-        `SELECT status, status_changed_at FROM gateway.feedback_jobs WHERE id = $1 FOR UPDATE`,
-        [event.jobId],
-      );
-      if (!current) return 'unknown-job';
-      const at = new Date(event.at);
-      if (!isNewerStatus({ status: current.status, at: current.status_changed_at }, { status: event.status, at })) return 'stale';
-      await m.query(
-        `UPDATE gateway.feedback_jobs SET status = $2, attempts = $3, last_error = $4, status_changed_at = $5, updated_at = now() WHERE id = $1`,
-        [event.jobId, event.status, event.attempts, event.lastError ?? null, at],
-      );
-      return 'applied';
-    });
+  async applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome> {
+    // One statement (one commit per event): record the envelope id; only a first delivery may
+    // update the row, and only with a newer status. Outcomes as before: duplicate, unknown-job, stale, applied.
+    const [row]: { fresh: boolean; known: boolean; applied: boolean }[] = await this.ds.query(
+      `WITH fresh AS (
+         INSERT INTO gateway.processed_messages (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id
+       ), applied AS (
+         UPDATE gateway.feedback_jobs SET status = $3, attempts = $4, last_error = $5, status_changed_at = $6, updated_at = now()
+         WHERE id = $2 AND EXISTS (SELECT 1 FROM fresh) AND ${newerStatusSql('$3::text', '$6::timestamptz')}
+         RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM fresh) AS fresh,
+              EXISTS (SELECT 1 FROM gateway.feedback_jobs WHERE id = $2) AS known,
+              EXISTS (SELECT 1 FROM applied) AS applied`,
+      [envelopeId, event.jobId, event.status, event.attempts, event.lastError ?? null, new Date(event.at)],
+    );
+    if (!row.fresh) return 'duplicate';
+    if (!row.known) return 'unknown-job';
+    return row.applied ? 'applied' : 'stale';
   }
 }
 

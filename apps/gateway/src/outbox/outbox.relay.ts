@@ -1,10 +1,10 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { isMessageType, type MessagePayload, type MessageType } from '@ragmesh/contracts';
+import { isMessageType, type MessagePayload } from '@ragmesh/contracts';
 import { type Messaging, MESSAGING } from '@ragmesh/messaging';
 import { MetricsService } from '@ragmesh/observability';
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import type { Counter, Gauge } from 'prom-client';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 
 export const OUTBOX_POLL_INTERVAL_MS = 200;
 export const OUTBOX_BATCH_SIZE = 50;
@@ -30,18 +30,11 @@ export interface OutboxRow {
 
 export const outboxRetryDelayMs = (attempts: number): number => Math.min(OUTBOX_RETRY_BASE_MS * 2 ** Math.min(attempts, 20), OUTBOX_RETRY_MAX_MS);
 
-/** Writes a message into gateway.outbox inside the caller's transaction; the relay publishes it after commit. */
-export async function enqueueOutbox<T extends MessageType>(
-  m: EntityManager,
-  msg: { id: string; type: T; payload: MessagePayload<T>; correlationId?: string },
-): Promise<void> {
-  await m.query(`INSERT INTO gateway.outbox (id, type, payload, correlation_id) VALUES ($1, $2, $3::jsonb, $4)`, [
-    msg.id,
-    msg.type,
-    JSON.stringify(msg.payload),
-    msg.correlationId ?? null,
-  ]);
-}
+/**
+ * The head of an INSERT of one message (id, type, payload, correlation_id). Callers write it in
+ * the same statement (or transaction) as their own row; the relay publishes it after the commit.
+ */
+export const OUTBOX_INSERT = 'INSERT INTO gateway.outbox (id, type, payload, correlation_id)';
 
 /**
  * Publishes committed outbox rows with confirms, so a message exists iff its transaction

@@ -1,4 +1,4 @@
-import { upstreamRecord } from '../testing/it-helpers';
+import { upstreamRecord } from '../../test/it-helpers';
 import { nextModelStatus } from './model-status';
 import type { ModelStatusRecord } from './model-status.repository';
 import { readUpstreamMetrics } from './upstream-metrics';

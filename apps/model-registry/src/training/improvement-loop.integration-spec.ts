@@ -11,7 +11,7 @@ import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/s
 import { FakeRay, startFakeRay } from '../../../../tools/fake-ray/src/server';
 import { RunningModelRegistry, startModelRegistry } from '../app';
 import { loadAppConfig } from '../config';
-import { Callback, eventually, freePort, registryClient, unary } from '../testing/it-helpers';
+import { Callback, eventually, freePort, registryClient, unary } from '../../test/it-helpers';
 import { signWebhook } from './webhooks';
 
 jest.setTimeout(60_000);

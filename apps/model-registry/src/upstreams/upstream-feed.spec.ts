@@ -1,6 +1,6 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { UpstreamFeed } from './upstream-feed';
-import { upstreamRecord } from '../testing/it-helpers';
+import { upstreamRecord } from '../../test/it-helpers';
 import type { UpstreamRecord } from './upstream.repository';
 
 const record = (name: string) => upstreamRecord(name);

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningModelRegistry, startModelRegistry } from '../app';
 import { loadAppConfig } from '../config';
-import { Callback, eventually, freePort, registryClient, unary } from '../testing/it-helpers';
+import { Callback, eventually, freePort, registryClient, unary } from '../../test/it-helpers';
 
 jest.setTimeout(30_000);
 

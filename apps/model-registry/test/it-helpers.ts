@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoPath, serviceTokenInterceptor } from '@ragmesh/contracts';
-import type { UpstreamRecord } from '../upstreams/upstream.repository';
+import type { UpstreamRecord } from '../src/upstreams/upstream.repository';
 
 /** Helpers shared by the registry's tests (not part of the service). */
 
