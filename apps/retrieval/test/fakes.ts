@@ -10,7 +10,7 @@ import { SearchUseCase } from '../src/search/search.use-case';
 import type { MessagePayload } from '@ragmesh/contracts';
 import { Embedder, LocalHashingEmbedder } from '../src/common/embedder';
 import { EmbeddingModels } from '../src/embedding/embedding-models';
-import { RetrievalMetrics } from '../src/common/metrics';
+import { RetrievalMetrics, type StageSeconds } from '../src/common/metrics';
 import { DocumentEvents } from '../src/documents/document-events';
 import { type ChunkRecord, type ChunkWithDocument, type DocumentRecord, type DocumentSummary, vectorBy } from '../src/documents/document.model';
 import { DocumentsRepository, type EmbeddingModelCount, type NextEmbedding } from '../src/documents/documents.repository';
@@ -217,8 +217,11 @@ export class RecordingMetrics extends RetrievalMetrics {
     this.size = { documents, chunks };
   }
 
-  searchCompleted(seconds: number): void {
+  stages: StageSeconds[] = [];
+
+  searchCompleted(seconds: number, stages: StageSeconds): void {
     this.searches.push(seconds);
+    this.stages.push(stages);
   }
 
   eventPublishFailed(type: string): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { type Messaging, MESSAGING } from '@ragmesh/messaging';
-import { JobsRepository, type StatusChange } from './jobs.repository';
+import { JobsRepository, type StatusChange, type StatusMark } from './jobs.repository';
 
 export const STATUS_RELAY_OPTIONS = Symbol('FEEDBACK_STATUS_RELAY_OPTIONS');
 export interface StatusRelayOptions {
@@ -23,6 +23,9 @@ export abstract class JobEvents {
 @Injectable()
 export class AmqpJobEvents extends JobEvents {
   private readonly logger = new Logger(AmqpJobEvents.name);
+  /** Confirmed transitions not yet marked in their rows: written by one UPDATE per batch, not one commit per event. */
+  private readonly confirmed: StatusMark[] = [];
+  private marking: Promise<void> | undefined;
 
   constructor(
     @Inject(MESSAGING) private readonly messaging: Messaging,
@@ -46,7 +49,23 @@ export class AmqpJobEvents extends JobEvents {
       { jobId, status, attempts, ...(lastError ? { lastError } : {}), at: at.toISOString() },
       { id: statusEventId(change) },
     );
-    await this.jobs.markStatusPublished(jobId, at);
+    await this.markPublished({ jobId, at });
+  }
+
+  /** Resolves once this mark is written. A mark lost with a failed batch or a crash only means the relay publishes the same event again. */
+  private markPublished(mark: StatusMark): Promise<void> {
+    this.confirmed.push(mark);
+    this.marking ??= this.writeMarks();
+    return this.marking;
+  }
+
+  /** Marks arriving while a batch is written go into the next one; the promise settles when none are left. */
+  private async writeMarks(): Promise<void> {
+    try {
+      while (this.confirmed.length > 0) await this.jobs.markStatusPublished(this.confirmed.splice(0));
+    } finally {
+      this.marking = undefined;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DATA_SOURCE } from '@ragmesh/persistence';
-import { JobEntity, type JobStatus } from '../persistence/entities';
+import type { JobStatus } from '../persistence/entities';
 
 export interface JobRecord {
   id: string;
@@ -23,12 +23,15 @@ export interface StatusChange {
   at: Date;
 }
 
+/** The transition of `jobId` stamped `at` (its status_changed_at). */
+export type StatusMark = Pick<StatusChange, 'jobId' | 'at'>;
+
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 
 /** feedback.jobs and feedback.processed_messages, as the use-case sees them. */
 export abstract class JobsRepository {
-  abstract isProcessed(envelopeId: string): Promise<boolean>;
-  abstract find(jobId: string): Promise<JobRecord | null>;
+  /** This message was processed already, or the job succeeded (whichever message asked for it). */
+  abstract alreadyDone(envelopeId: string, jobId: string): Promise<boolean>;
   /** Creates the job when new, then marks it running and counts the attempt. */
   abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }>;
   /** In one transaction: the job succeeded with its content, and the envelope id is recorded. */
@@ -36,8 +39,8 @@ export abstract class JobsRepository {
   abstract fail(jobId: string, status: Extract<JobStatus, 'failed' | 'dead'>, error: string): Promise<StatusChange>;
   /** Runs `work` while holding the job's lock; does not wait when another delivery holds it. */
   abstract withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>>;
-  /** The broker confirmed the event of this transition (a later transition stays pending). */
-  abstract markStatusPublished(jobId: string, at: Date): Promise<void>;
+  /** The broker confirmed the events of these transitions (a later transition of a job stays pending). */
+  abstract markStatusPublished(marks: StatusMark[]): Promise<void>;
   /** Transitions older than `olderThanMs` whose event is not confirmed yet, oldest first. */
   abstract unpublishedStatuses(limit: number, olderThanMs: number): Promise<StatusChange[]>;
 }
@@ -72,16 +75,14 @@ export class TypeOrmJobsRepository extends JobsRepository {
     super();
   }
 
-  async isProcessed(envelopeId: string): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(`SELECT 1 FROM feedback.processed_messages WHERE id = $1`, [envelopeId]);
-    return rows.length > 0;
-  }
-
-  async find(jobId: string): Promise<JobRecord | null> {
-    const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
-    if (!row) return null;
-    const { id, memberId, callbackUrl, status, attempts, content, lastError } = row;
-    return { id, memberId, callbackUrl, status, attempts, content, lastError };
+  async alreadyDone(envelopeId: string, jobId: string): Promise<boolean> {
+    // One round trip for both checks; a job row is only `succeeded` once its callback was delivered.
+    const [row]: { done: boolean }[] = await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM feedback.processed_messages WHERE id = $1)
+           OR EXISTS (SELECT 1 FROM feedback.jobs WHERE id = $2 AND status = 'succeeded') AS done`,
+      [envelopeId, jobId],
+    );
+    return row?.done === true;
   }
 
   async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
@@ -119,10 +120,13 @@ export class TypeOrmJobsRepository extends JobsRepository {
     return toChange(rows[0]);
   }
 
-  async markStatusPublished(jobId: string, at: Date): Promise<void> {
+  async markStatusPublished(marks: StatusMark[]): Promise<void> {
+    if (marks.length === 0) return;
     await this.ds.query(
-      `UPDATE feedback.jobs SET status_published_at = $2 WHERE id = $1 AND status_changed_at = $2`,
-      [jobId, at],
+      `UPDATE feedback.jobs j SET status_published_at = m.at
+       FROM unnest($1::uuid[], $2::timestamptz[]) AS m(id, at)
+       WHERE j.id = m.id AND j.status_changed_at = m.at`,
+      [marks.map((m) => m.jobId), marks.map((m) => m.at)],
     );
   }
 

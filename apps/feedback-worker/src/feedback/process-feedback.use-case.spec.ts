@@ -27,11 +27,8 @@ class InMemoryJobs extends JobsRepository {
   readonly processed = new Set<string>();
   readonly locked = new Set<string>();
 
-  async isProcessed(envelopeId: string): Promise<boolean> {
-    return this.processed.has(envelopeId);
-  }
-  async find(jobId: string): Promise<JobRecord | null> {
-    return this.jobs.get(jobId) ?? null;
+  async alreadyDone(envelopeId: string, jobId: string): Promise<boolean> {
+    return this.processed.has(envelopeId) || this.jobs.get(jobId)?.status === 'succeeded';
   }
   async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
     const existing = this.jobs.get(job.id);

@@ -70,14 +70,13 @@ export class ProcessFeedbackUseCase {
   }
 
   private async run(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
-    if (await this.jobs.isProcessed(cmd.envelopeId)) return 'duplicate';
-    const existing = await this.jobs.find(cmd.jobId);
     // Never deliver twice, whichever message asked for it.
-    if (existing?.status === 'succeeded') return 'duplicate';
+    if (await this.jobs.alreadyDone(cmd.envelopeId, cmd.jobId)) return 'duplicate';
 
     const { created, change: running } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
     if (created) this.metrics.transition('queued');
-    await this.entered(running);
+    // Not awaited: the job does not wait for the broker's confirm of `running` (the row keeps it pending until then).
+    void this.entered(running);
     const startedAt = performance.now();
     try {
       const content = await this.generate(cmd);

@@ -4,12 +4,17 @@ import { MetricsService } from '@ragmesh/observability';
 // Search is in-memory: most calls finish in milliseconds; the top buckets catch a large index.
 const SEARCH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** The steps of one search, timed apart so an operator sees which one grew. */
+export const SEARCH_STAGES = ['embed', 'filter', 'bm25', 'dense', 'fusion'] as const;
+export type SearchStage = (typeof SEARCH_STAGES)[number];
+export type StageSeconds = Record<SearchStage, number>;
+
 /** What the use-cases report; an abstract class so tests can pass a recording fake. */
 export abstract class RetrievalMetrics {
   abstract documentIngested(replaced: boolean): void;
   abstract documentDeleted(): void;
   abstract indexSize(documents: number, chunks: number): void;
-  abstract searchCompleted(seconds: number): void;
+  abstract searchCompleted(seconds: number, stages: StageSeconds): void;
   abstract eventPublishFailed(type: string): void;
   abstract queryEmbeddingFailed(): void;
   abstract chunksReembedded(count: number): void;
@@ -22,6 +27,7 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
   private readonly chunks;
   private readonly documents;
   private readonly searchLatency;
+  private readonly stageLatency;
   private readonly publishFailures;
   private readonly queryEmbeddingFailures;
   private readonly reembedded;
@@ -36,6 +42,12 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
       'ragmesh_retrieval_search_duration_seconds',
       'Hybrid search latency inside the service',
       [],
+      SEARCH_LATENCY_BUCKETS,
+    );
+    this.stageLatency = metrics.histogram(
+      'ragmesh_retrieval_stage_duration_seconds',
+      'Hybrid search latency by stage (embed, filter, bm25, dense, fusion)',
+      ['stage'],
       SEARCH_LATENCY_BUCKETS,
     );
     this.publishFailures = metrics.counter(
@@ -66,8 +78,9 @@ export class PrometheusRetrievalMetrics extends RetrievalMetrics {
     this.chunks.set(chunks);
   }
 
-  searchCompleted(seconds: number): void {
+  searchCompleted(seconds: number, stages: StageSeconds): void {
     this.searchLatency.observe(seconds);
+    for (const stage of SEARCH_STAGES) this.stageLatency.observe({ stage }, stages[stage]);
   }
 
   eventPublishFailed(type: string): void {

@@ -92,6 +92,12 @@ describe('SearchUseCase', () => {
     expect(results[0].title).toBe('휴가 규정');
     expect(tookMs).toBeGreaterThanOrEqual(0);
     expect(h.metrics.searches).toHaveLength(1);
+    // Every stage is timed, and the stages add up to no more than the whole search.
+    const stages = h.metrics.stages[0];
+    expect(Object.keys(stages).sort()).toEqual(['bm25', 'dense', 'embed', 'filter', 'fusion']);
+    const sum = Object.values(stages).reduce((a, b) => a + b, 0);
+    expect(Object.values(stages).every((s) => s >= 0)).toBe(true);
+    expect(sum).toBeLessThanOrEqual(h.metrics.searches[0] + 1e-9);
   });
 
   it('searches with BM25 alone, and says so, when the query cannot be embedded', async () => {

@@ -3,7 +3,7 @@ import { queryTermWeights, searchTokens } from '@ragmesh/text';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { parseCommand } from '../common/errors';
-import { RetrievalMetrics } from '../common/metrics';
+import { RetrievalMetrics, type StageSeconds } from '../common/metrics';
 import { collectionName, isIsoDate, stringMap } from '../common/schemas';
 import { SEARCH_SETTINGS, type SearchSettings } from '../common/settings';
 import { FUSION_METHODS } from '../config';
@@ -119,6 +119,14 @@ export class SearchUseCase {
     const command = parseCommand(searchCommandSchema, input);
     // The only await: everything after it runs in one synchronous step on the index.
     const query = await this.embedQuery(command.query);
+    const stages: StageSeconds = { embed: 0, filter: 0, bm25: 0, dense: 0, fusion: 0 };
+    let mark = performance.now();
+    const lap = (stage: keyof StageSeconds): void => {
+      const now = performance.now();
+      stages[stage] += (now - mark) / 1000;
+      mark = now;
+    };
+    lap('embed');
     const index = this.index;
     const slotCount = index.slots;
 
@@ -137,11 +145,14 @@ export class SearchUseCase {
       const chunk = index.at(slot);
       if (chunk !== undefined && (!filtered || passesFilters(chunk))) accepted[slot] = 1;
     }
+    lap('filter');
 
     // Stems first: a term's weight falls with its position in its word (queryTermWeights).
     const matches = index.bm25(searchTokens(command.query), queryTermWeights(command.query));
     const bm25 = matches.scoreBySlot;
+    lap('bm25');
     const dense = index.denseScores(query?.vector ?? []);
+    lap('dense');
 
     let window: TimeWindowChoice | undefined;
     if (timeFiltered) {
@@ -151,6 +162,7 @@ export class SearchUseCase {
         if (t === null || t < window.fromMs || t > window.toMs) accepted[slot] = 0;
       }
     }
+    lap('filter');
 
     const limit = this.settings.candidates;
     const idOf = (slot: number): string => index.at(slot)?.chunkId ?? '';
@@ -179,8 +191,9 @@ export class SearchUseCase {
         metadata: chunk.metadata,
       });
     }
+    lap('fusion');
     const tookMs = performance.now() - started;
-    this.metrics.searchCompleted(tookMs / 1000);
+    this.metrics.searchCompleted(tookMs / 1000, stages);
     return {
       results,
       tookMs,
