@@ -13,6 +13,8 @@ export interface ServiceDataSourceOptions {
   migrations: Function[];
   /** Unit tests only: the schema is otherwise owned by the migrations. */
   synchronize?: boolean;
+  /** Most connections the pool opens (node-postgres defaults to 10). */
+  poolSize?: number;
 }
 
 // Schema names are interpolated into DDL, so only plain identifiers are accepted.
@@ -48,6 +50,7 @@ export function createServiceDataSource(opts: ServiceDataSourceOptions): DataSou
     migrationsRun: false,
     synchronize: opts.synchronize ?? false,
     logging: false,
+    ...(opts.poolSize !== undefined ? { poolSize: opts.poolSize } : {}),
     extra: { options: `-c search_path=${opts.schema},public` },
   });
 }

@@ -100,15 +100,17 @@ export class TypeOrmJobsRepository extends JobsRepository {
   }
 
   async succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange> {
-    return this.ds.transaction(async (m) => {
-      const [rows]: [ChangeRow[], number] = await m.query(
-        `UPDATE feedback.jobs SET status = 'succeeded', content = $2, last_error = NULL, status_changed_at = ${STAMP}, updated_at = now()
-         WHERE id = $1 RETURNING ${CHANGE_COLUMNS}`,
-        [jobId, content],
-      );
-      await m.query(`INSERT INTO feedback.processed_messages (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [envelopeId]);
-      return toChange(rows[0]);
-    });
+    // One statement, so one commit: the success and the processed envelope id are stored together.
+    // TypeORM answers an UPDATE with [rows, affected].
+    const [rows]: [ChangeRow[], number] = await this.ds.query(
+      `WITH processed AS (
+         INSERT INTO feedback.processed_messages (id) VALUES ($3) ON CONFLICT (id) DO NOTHING
+       )
+       UPDATE feedback.jobs SET status = 'succeeded', content = $2, last_error = NULL, status_changed_at = ${STAMP}, updated_at = now()
+       WHERE id = $1 RETURNING ${CHANGE_COLUMNS}`,
+      [jobId, content, envelopeId],
+    );
+    return toChange(rows[0]);
   }
 
   async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<StatusChange> {

@@ -332,3 +332,21 @@ describe('UpstreamPool admission (slots per upstream, one bounded FIFO queue)', 
     expect(refused.error?.message).toMatch(/no upstream is labelled multimodal for model "llama-8b"; multimodal upstreams: vision \(qwen-vl\)/u);
   });
 });
+
+describe('UpstreamPool routing by served model (from the health checks)', () => {
+  it('sends a model only to members whose /v1/models lists it, once known', async () => {
+    const qwen = new ScriptedEngine(ok('qwen'));
+    const llama = new ScriptedEngine(ok('llama'));
+    const { p } = pool({ qwen, llama });
+    p.replaceMembers([
+      { name: 'qwen', engine: qwen, healthCheck: () => Promise.resolve({ models: ['qwen-7b'] }) },
+      { name: 'llama', engine: llama, healthCheck: () => Promise.resolve({ models: ['llama-8b'] }) },
+    ]);
+    await p.checkHealth();
+    for (let i = 0; i < 4; i++) expect(await collect(p.generate({ ...input, model: 'llama-8b' }))).toEqual({ text: 'llama' });
+    expect(qwen.calls).toBe(0);
+    const unknown = await collect(p.generate({ ...input, model: 'gpt-x' }));
+    expect(unknown.error).toBeInstanceOf(NoUpstreamAvailableError);
+    expect(unknown.error?.message).toMatch(/qwen: healthy, breaker closed, does not serve gpt-x/u);
+  });
+});

@@ -287,6 +287,7 @@ export class UpstreamPool {
       if (old) {
         old.maxConcurrency = this.limitOf(config);
         old.multimodal = new Set(config.multimodalModels ?? []);
+        old.healthCheck = config.healthCheck;
         change.kept.push(old.name);
         return old;
       }
