@@ -5,7 +5,8 @@
 //
 // Env: BENCH_LEVELS (1,50,200,1000), BENCH_PHASE_MS (6000), BENCH_ROUNDS (2), BENCH_TOKEN_DELAY_MS (20),
 // BENCH_REPLY_TOKENS (64), BENCH_PORT_OFFSET (700), BENCH_DIST (skip the build, use this compiled tree),
-// BENCH_DISCONNECTS (100), E2E_PG_ADMIN_URL, E2E_AMQP_BASE.
+// BENCH_DISCONNECTS (100), BENCH_NAME (bench_gateway: database and vhost), BENCH_OUT (bench/results/gateway.json),
+// E2E_PG_ADMIN_URL, E2E_AMQP_BASE.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -271,7 +272,7 @@ async function main() {
     build(dist);
   }
   const mesh = new Mesh({
-    name: 'bench_gateway',
+    name: process.env.BENCH_NAME ?? 'bench_gateway',
     dist,
     ports: PORTS,
     pgAdminUrl: process.env.E2E_PG_ADMIN_URL ?? 'postgres://postgres:postgres@127.0.0.1:5432/postgres',
@@ -326,8 +327,9 @@ async function main() {
     TARGETS.proxy?.client.close();
     await mesh.stop();
   }
-  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'gateway.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const out = path.resolve(ROOT, process.env.BENCH_OUT ?? path.join('bench', 'results', 'gateway.json'));
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 

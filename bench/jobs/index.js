@@ -6,7 +6,7 @@
 // Prints one JSON document on stdout and writes bench/results/jobs.json; progress on stderr.
 //
 // Env: BENCH_JOBS (jobs per run, default 3000), BENCH_RAW_MESSAGES (default 30000),
-// BENCH_WORKER_PREFETCH (default 8), RAGMESH_E2E_PORT_OFFSET (default 90), RAGMESH_DIST
+// BENCH_WORKER_PREFETCH (default 32), RAGMESH_E2E_PORT_OFFSET (default 90), RAGMESH_DIST
 // (compiled tree, default dist; rebuilt first).
 process.env.RAGMESH_E2E_NAME ??= 'ragmesh_bench_jobs';
 process.env.RAGMESH_E2E_PORT_OFFSET ??= '90';
@@ -19,6 +19,7 @@ const { RabbitNode, CallbackReceiver } = require('@ragmesh/testing');
 const { startMesh, DIST } = require('../../test/e2e/harness');
 const { jobsMeshEnv } = require('../../test/e2e/jobs-support');
 const { measureRawCeiling } = require('./raw');
+const { measureHttpFloor } = require('./floor');
 const { runJobs } = require('./e2e');
 const { cpuMsPerJob, cpuSnapshot, meshProcesses } = require('./cpu');
 
@@ -28,8 +29,8 @@ const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 30000);
 const TARGET_SHARE = 0.25;
 const TARGET_P99_MS = 1000;
 const PACED_SECONDS = 10;
-/** The most jobs in flight the worker allows (FEEDBACK_PREFETCH ≤ 8: each holds a pooled connection for its lock). */
-const WORKER_PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 8);
+/** The most jobs in flight the worker allows (FEEDBACK_PREFETCH ≤ 32; its pool is sized from it). */
+const WORKER_PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 32);
 const PACED_SHARE_OF_SATURATED = 0.8;
 /** A paced run "keeps up" when callbacks arrive at ≥ 95 % of the offered rate. */
 const KEPT_UP = 0.95;
@@ -59,7 +60,8 @@ async function main() {
   try {
     log(`raw ceiling: ${RAW_MESSAGES} messages …`);
     const raw = await measureRawCeiling(node.url, { messages: RAW_MESSAGES });
-    log(`raw ceiling ${raw.messagesPerSecond}/s; starting the mesh …`);
+    const httpFloor = await measureHttpFloor();
+    log(`raw ceiling ${raw.messagesPerSecond}/s, bare HTTP round trip ${httpFloor.cpuMsPerRoundTrip} ms CPU; starting the mesh …`);
     mesh = await startMesh(jobsMeshEnv(node.url, { LOG_LEVEL: 'warn', FEEDBACK_PREFETCH: String(WORKER_PREFETCH) }));
 
     await runJobs({ mesh, receiver, label: 'warmup', count: 300, perSecond: Infinity, timeoutMs: 120_000 });
@@ -83,6 +85,7 @@ async function main() {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
       rawCeiling: raw,
+      httpFloor,
       workerPrefetch: WORKER_PREFETCH,
       endToEnd: { saturated, paced },
       target: {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { RATING_MAX_SCORE, serviceMetadata } from '@ragmesh/contracts';
+import { RATING_MAX_SCORE, serviceMetadata, serviceToken } from '@ragmesh/contracts';
 import { CallbackReceiver } from '@ragmesh/testing';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
 import { startFakeRay, type FakeRay } from '../../tools/fake-ray/src/server';
@@ -85,7 +85,8 @@ function scrapeJobs(): ScrapeJob[] {
 async function registryAdmin(method: string, path: string, body: unknown, status: number): Promise<string> {
   const res = await fetch(`${REGISTRY_ADMIN}${path}`, {
     method,
-    headers: authHeaders({ 'content-type': 'application/json' }),
+    // The registry's admin token: the mesh's service token unless REGISTRY_ADMIN_TOKEN is set.
+    headers: { authorization: `Bearer ${serviceToken()}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { serviceToken } from '@ragmesh/contracts';
 import { CallbackReceiver, type ReceivedCallback } from '@ragmesh/testing';
 import { authHeaders, DIST, E2E_PORTS, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
 
@@ -93,12 +94,24 @@ describe('model registry and improvement loop (e2e)', () => {
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> => {
     const res = await fetch(`${admin}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      // The registry's admin token is the mesh's service token unless REGISTRY_ADMIN_TOKEN is set.
+      headers: { authorization: `Bearer ${serviceToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Envelope<T> };
   };
   const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000) => pollUntil(fn, timeoutMs, what);
+
+  /** The model that answered a chat for the base model (the gateway reports the upstream's). */
+  const answeredModel = async () => {
+    const chat = await fetch(`${mesh.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: authHeaders({ 'content-type': 'application/json' }),
+      body: JSON.stringify({ model: MODEL, rag: false, messages: [{ role: 'user', content: 'which adapter answers?' }] }),
+    });
+    expect(chat.status).toBe(200);
+    return ((await chat.json()) as { model: string }).model;
+  };
 
   it('runs the loop end to end', async () => {
     // 1. An upstream registered over admin REST; the registry probes it and the proxy follows the watch.
@@ -142,7 +155,8 @@ describe('model registry and improvement loop (e2e)', () => {
     expect(run).toMatchObject({ dataset_version: 1, metrics: { train_examples: N } });
     const jobs = (await (await fetch(`${ray.url}/api/jobs/`)).json()) as { status: string; metadata: Record<string, string>; entrypoint: string }[];
     expect(jobs.map((j) => [j.metadata.run_id, j.status])).toEqual([[run.id, 'SUCCEEDED']]);
-    expect(jobs[0].entrypoint).toContain(`--dataset-url '${admin}/v1/admin/datasets/1/examples.jsonl'`);
+    // A signed link: the job reads its dataset version without holding the admin token.
+    expect(jobs[0].entrypoint).toMatch(new RegExp(`--dataset-url '${admin}/v1/admin/datasets/1/examples\\.jsonl\\?sig=[0-9a-f]{64}'`, 'u'));
     const logs = await call<{ logs: string }>('GET', `/v1/admin/runs/${run.id}/logs`);
     expect(logs.body.data.logs).toContain(`loaded ${N} examples`);
 
@@ -159,9 +173,12 @@ describe('model registry and improvement loop (e2e)', () => {
     const promoted = await call<{ adapter: { is_default: boolean } }>('POST', `/v1/admin/adapters/${v1.id}/promote`, {});
     expect(promoted.status).toBe(200);
     expect(promoted.body.data.adapter.is_default).toBe(true);
+    // The proxy follows the registry's default adapters: a chat for the base model is answered by v1 (the fake echoes the model it was asked for).
+    await until('a chat for the base model answered by adapter v1', async () => ((await answeredModel()) === 'ragmesh-lora-v1' ? true : undefined));
     const rolledBack = await call<{ from: { name: string }; to: null }>('POST', '/v1/admin/adapters/rollback', { base_model: MODEL });
     expect(rolledBack.status).toBe(200);
     expect(rolledBack.body.data).toMatchObject({ from: { name: 'ragmesh-lora-v1' }, to: null });
+    await until('a chat for the base model answered by the base model again', async () => ((await answeredModel()) === MODEL ? true : undefined));
 
     // 6. The completion webhook arrived, Discord-shaped and signed.
     const hook = await until('the run webhook', async () => receiver.requests().find((h) => h.headers['x-ragmesh-event'] === 'training.run.succeeded'));

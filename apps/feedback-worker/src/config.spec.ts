@@ -1,5 +1,6 @@
 import { ConfigError } from '@ragmesh/config';
 import { DEV_SIGNING_SECRET, loadAppConfig } from './config';
+import { dataSourceOptions } from './persistence/data-source';
 
 const REAL_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -32,5 +33,14 @@ describe('feedback-worker config', () => {
   it('stops on a bad outbound allow-list entry, naming the variable', () => {
     expect(() => loadAppConfig({ OUTBOUND_ALLOWLIST: '10.0.0.0/99' })).toThrow(/OUTBOUND_ALLOWLIST/);
     expect(loadAppConfig({ OUTBOUND_ALLOWLIST: '127.0.0.0/8,::1' }).OUTBOUND_ALLOWLIST).toBe('127.0.0.0/8,::1');
+  });
+
+  it('sizes the database pool from FEEDBACK_PREFETCH, always above it (each job in flight holds a connection for its lock)', () => {
+    expect(() => loadAppConfig({ FEEDBACK_PREFETCH: '33' })).toThrow(/FEEDBACK_PREFETCH/);
+    for (const prefetch of ['1', '4', '32']) {
+      const config = loadAppConfig({ FEEDBACK_PREFETCH: prefetch });
+      expect(dataSourceOptions(config).poolSize).toBeGreaterThan(config.FEEDBACK_PREFETCH);
+    }
+    expect(dataSourceOptions({ DATABASE_URL: 'postgres://x' }).poolSize).toBeUndefined();
   });
 });

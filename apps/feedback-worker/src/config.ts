@@ -2,7 +2,7 @@ import { commonEnv, ConfigError, env, loadConfig } from '@ragmesh/config';
 import { LOCAL_FEEDBACK_MODEL } from '@ragmesh/llm';
 import { DEFAULT_RETRY, retryDelaysEnv } from '@ragmesh/messaging';
 import { outboundEnv } from '@ragmesh/outbound';
-import { REQUESTS_PREFETCH } from './feedback/requests.consumer';
+import { MAX_REQUESTS_PREFETCH, REQUESTS_PREFETCH } from './feedback/requests.consumer';
 import { secretProblem } from './feedback/signature';
 
 export const SERVICE_NAME = 'feedback-worker';
@@ -24,8 +24,8 @@ export const SHAPE = {
   FEEDBACK_STATUS_RELAY_INTERVAL_MS: env.int(2_000, { min: 50, max: 60_000 }),
   /** Delays of the requests queue's retries, comma-separated ms; declared on its retry queues, so the same on every replica. */
   FEEDBACK_RETRY_DELAYS_MS: retryDelaysEnv(DEFAULT_RETRY),
-  /** Jobs in flight per worker. Each holds a pooled database connection for its lock: keep it below the pool size (10). */
-  FEEDBACK_PREFETCH: env.int(REQUESTS_PREFETCH, { min: 1, max: 8 }),
+  /** Jobs in flight per worker. Each holds a pooled database connection for its lock; the pool is sized from this (jobsPoolSize). */
+  FEEDBACK_PREFETCH: env.int(REQUESTS_PREFETCH, { min: 1, max: MAX_REQUESTS_PREFETCH }),
 };
 
 export type AppConfig = ReturnType<typeof parse>;

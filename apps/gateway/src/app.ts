@@ -40,7 +40,7 @@ export async function createGatewayApp(config: AppConfig): Promise<NestExpressAp
   // Browsers may call only from the configured origins; an empty list sends no CORS headers at all.
   const origins = corsOrigins(config);
   app.enableCors({ origin: origins.length > 0 ? origins : false, exposedHeaders: ['X-Request-Id', 'X-Correlation-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'X-Session-Id'] });
-  app.use(healthRouter(readinessChecks(app.get<DataSource>(DATA_SOURCE), app.get<Messaging>(MESSAGING))));
+  app.use(healthRouter(readinessChecks(app.get<DataSource>(DATA_SOURCE), app.get<Messaging>(MESSAGING), app.get(InFlightRequests).readiness)));
   app.use(app.get(GatewayMetrics).httpMiddleware());
   app.use(app.get(InFlightRequests).middleware);
   // Documents carry whole texts; every other route gets the small default. The first parser to run wins.
@@ -53,14 +53,17 @@ export async function createGatewayApp(config: AppConfig): Promise<NestExpressAp
 }
 
 /**
- * SIGTERM: stop accepting connections, end every open stream with an `error` event saying the
- * server is going away, give the other requests `graceMs` to finish, cut what is left, then close
- * the Nest app (the broker connection drains, then the database closes).
+ * SIGTERM: `/health/ready` answers 503 at once and the listener stays open `readyDelayMs` more
+ * (for load balancers to notice), then stop accepting connections, end every open stream with an
+ * `error` event saying the server is going away, give the other requests `graceMs` to finish, cut
+ * what is left, then close the Nest app (the broker connection drains, then the database closes).
  */
-export async function shutdownGateway(app: NestExpressApplication, graceMs: number): Promise<void> {
+export async function shutdownGateway(app: NestExpressApplication, graceMs: number, readyDelayMs = 0): Promise<void> {
   const server = app.getHttpServer() as Server;
-  server.close();
   const inFlight = app.get(InFlightRequests);
+  inFlight.beginDrain();
+  if (readyDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, readyDelayMs));
+  server.close();
   await inFlight.drain(graceMs);
   server.closeAllConnections();
   await app.close();

@@ -13,6 +13,9 @@ export const SHAPE = {
   // Comment pings on the native SSE stream while nothing else is sent, so idle proxies and load balancers keep it open.
   CHAT_HEARTBEAT_MS: env.int(5000, { min: 10, max: 60_000 }),
   BODY_LIMIT: env.str('1mb'),
+  // PostgreSQL connections of this process (node-postgres' default is 10). Every chat turn reads its conversation before the
+  // first token and the security layer counts in PostgreSQL too: at 1000 streams 10 made requests queue for a connection.
+  DB_POOL_SIZE: env.int(20, { min: 1, max: 1_000 }),
   // Chat (issue 5; README "Chat API"). Query rewrite before retrieval: auto = the LLM when an upstream serves the model, else the rules.
   CHAT_QUERY_REWRITE: env.oneOf(['auto', 'llm', 'rules'] as const, 'auto'),
   // Budget for all LLM rewrite attempts together; past it the rules answer.
@@ -51,6 +54,8 @@ export const SHAPE = {
   REQUEST_TIMEOUT_MS: env.int(60_000, { min: 100, max: 3_600_000 }),
   // SIGTERM: time given to in-flight requests after streams were told and the listener closed.
   SHUTDOWN_GRACE_MS: env.int(10_000, { min: 0, max: 600_000 }),
+  // SIGTERM: /health/ready answers 503 for this long before the listener closes (set it to the load balancer's probe period × failures).
+  SHUTDOWN_READY_DELAY_MS: env.int(0, { min: 0, max: 120_000 }),
 };
 
 export type AppConfig = ReturnType<typeof loadAppConfig>;

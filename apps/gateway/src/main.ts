@@ -23,8 +23,8 @@ void runService('gateway', async () => {
   await app.listen(config.GATEWAY_PORT, '0.0.0.0');
   exitOnShutdownSignals({
     logger: createLogger('gateway'),
-    close: () => shutdownGateway(app, config.SHUTDOWN_GRACE_MS),
-    timeoutMs: config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS,
+    close: () => shutdownGateway(app, config.SHUTDOWN_GRACE_MS, config.SHUTDOWN_READY_DELAY_MS),
+    timeoutMs: config.SHUTDOWN_READY_DELAY_MS + config.SHUTDOWN_GRACE_MS + CLOSE_MARGIN_MS,
     timeoutExitCode: 1,
   });
 });

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { AppConfig, REGISTRY_SCHEMA, SERVICE_NAME } from './config';
 import { dataSourceOptions } from './persistence/data-source-options';
+import { adminAuth } from './http/admin-auth';
 import { EnvelopeExceptionFilter } from './http/envelope-exception.filter';
 import type { LoraClient } from './training/lora.client';
 import type { RayJobsClient } from './training/ray-jobs.client';
@@ -62,6 +63,7 @@ export async function startModelRegistry(config: AppConfig, opts: StartOptions =
           numGpus: config.TRAINING_NUM_GPUS,
           outputDir: config.TRAINING_OUTPUT_DIR,
           publicUrl: config.REGISTRY_PUBLIC_URL,
+          datasetSigningKey: config.adminToken,
         },
         webhooks: { secret: config.WEBHOOK_SECRET, retryDelaysMs: config.webhookRetryDelaysMs, timeoutMs: config.WEBHOOK_TIMEOUT_MS },
         outboundAllowList: config.OUTBOUND_ALLOWLIST,
@@ -75,6 +77,7 @@ export async function startModelRegistry(config: AppConfig, opts: StartOptions =
       { bufferLogs: true, bodyParser: false },
     );
     app.useLogger(app.get(Logger));
+    app.use(adminAuth(config.adminToken));
     app.useBodyParser('json', { limit: HTTP_BODY_LIMIT });
     app.useGlobalFilters(new EnvelopeExceptionFilter());
     app.connectMicroservice<MicroserviceOptions>({

@@ -1,5 +1,6 @@
 import { commonEnv, ConfigError, env, loadConfig } from '@ragmesh/config';
 import { outboundEnv } from '@ragmesh/outbound';
+import { adminToken } from './http/admin-auth';
 
 export const SERVICE_NAME = 'model-registry';
 export const REGISTRY_SCHEMA = 'registry';
@@ -9,6 +10,8 @@ export const SHAPE = {
   ...outboundEnv,
   REGISTRY_GRPC_PORT: env.port(50053),
   REGISTRY_HTTP_PORT: env.port(3001),
+  // Bearer token of the admin REST port; empty: the mesh's RAGMESH_SERVICE_TOKEN.
+  REGISTRY_ADMIN_TOKEN: env.str(''),
   OPS_PORT: env.port(9103),
   REGISTRY_POLL_MS: env.int(10_000, { min: 100 }),
   REGISTRY_PROBE_TIMEOUT_MS: env.int(3_000, { min: 100 }),
@@ -46,6 +49,7 @@ export const loadAppConfig = (source: NodeJS.ProcessEnv = process.env) => {
   const config = loadConfig(SERVICE_NAME, SHAPE, source);
   return {
     ...config,
+    adminToken: adminToken(config.REGISTRY_ADMIN_TOKEN, source),
     trainingRuntimeEnv: parseRuntimeEnv(config.TRAINING_RUNTIME_ENV),
     webhookRetryDelaysMs: parseDelays(config.WEBHOOK_RETRY_DELAYS_MS),
   };

@@ -6,8 +6,17 @@ import { ProcessFeedbackUseCase } from './process-feedback.use-case';
 export const REQUESTS_QUEUE = 'feedback-worker.requests';
 /** The delays are baked into the retry queues' declarations: every replica must use the same policy. */
 export const REQUESTS_RETRY: RetryPolicy = DEFAULT_RETRY;
-/** Each in-flight job holds a database connection (its lock) and waits on an LLM: keep few. */
+/** Each in-flight job holds a database connection (its lock) and waits on an LLM: few by default. */
 export const REQUESTS_PREFETCH = 4;
+/** The pool grows with the prefetch (jobsPoolSize); this bounds what one worker asks of PostgreSQL. */
+export const MAX_REQUESTS_PREFETCH = 32;
+
+/**
+ * Connections a worker needs: one per job in flight for its lock, plus connections its queries
+ * borrow briefly (half as many: a job spends most of its time on generation and the callback)
+ * and one for the status relay. More than the prefetch, so a query never waits for a lock holder.
+ */
+export const jobsPoolSize = (prefetch: number): number => prefetch + Math.ceil(prefetch / 2) + 1;
 
 /** From config (FEEDBACK_RETRY_DELAYS_MS, FEEDBACK_PREFETCH); the constants above are the defaults. */
 export interface RequestsOptions {

@@ -3,6 +3,7 @@ import { GrpcStatus } from '@ragmesh/contracts';
 import type { Response } from 'express';
 import { ApiError } from '../http/api-error';
 import { grpcErrorMessage, grpcToHttpStatus, isGrpcError } from '../http/grpc-errors';
+import { redactAddresses } from '../http/redact';
 import { errorCodeFor, type StreamEvents } from './named-sse';
 
 /** The proxy's trailing metadata on RESOURCE_EXHAUSTED: how long to wait before trying again. */
@@ -35,13 +36,13 @@ export function beforeStartError(err: unknown, res: Response): unknown {
   return err;
 }
 
-/** HTTP status and message of a failure reported inside a stream or a callback. */
+/** HTTP status and message of a failure reported inside a stream or a callback; addresses redacted, as in error bodies. */
 export function describeFailure(err: unknown): { message: string; status: number } {
   if (isGrpcError(err)) {
     const status = err.code === GrpcStatus.FAILED_PRECONDITION ? HttpStatus.UNPROCESSABLE_ENTITY : grpcToHttpStatus(err.code);
-    return { message: grpcErrorMessage(err), status };
+    return { message: redactAddresses(grpcErrorMessage(err)), status };
   }
-  if (err instanceof ApiError) return { message: err.message, status: err.getStatus() };
+  if (err instanceof ApiError) return { message: redactAddresses(err.message), status: err.getStatus() };
   return { message: 'internal error', status: HttpStatus.INTERNAL_SERVER_ERROR };
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { getCorrelationId, runWithCorrelationId } from '@ragmesh/observability';
 import { Observable } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config';
-import type { Conversation, Reference, TurnUsage } from '../conversations/conversation.types';
+import type { Conversation, Reference, StoredMessage, TurnUsage } from '../conversations/conversation.types';
 import { ConversationsRepository } from '../conversations/conversations.repository';
 import { GenerationRepository, type GenerateChunk, type GenerateRequest } from '../grpc/generation.repository';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
@@ -115,7 +115,9 @@ export class ChatUseCase {
     let retrievalMs = 0;
 
     // Retrieval does not wait for the conversation (time to first token): only an LLM rewrite reads its memory.
-    const loaded = this.conversations.findOrCreate(cmd.sessionId, cmd.tenant).then(async (c) => ({ conversation: c, memory: await this.memory(c) }));
+    const loaded = this.conversations
+      .openWithHistory(cmd.sessionId, cmd.tenant, this.config.CHAT_HISTORY_TURNS)
+      .then(({ conversation, messages }) => ({ conversation, memory: this.memory(conversation, messages) }));
     const [{ conversation, memory }, { references, rewrite }] = await Promise.all([
       loaded,
       cmd.rag && question.trim() !== ''
@@ -183,21 +185,12 @@ export class ChatUseCase {
 
   /**
    * The rolling summary replaces the turns it covers; turns the summarizer has not reached yet
-   * still follow it, so nothing said since the summary is forgotten. Without a summary: the last N turns.
+   * still follow it, so nothing said since the summary is forgotten. Without a summary: the last N turns
+   * (the repository loads exactly those: memoryStart).
    */
-  private async memory(conversation: Conversation): Promise<ChatMessage[]> {
-    const memory: ChatMessage[] = [];
-    let from = conversation.turnCount - this.config.CHAT_HISTORY_TURNS;
-    if (conversation.summary) {
-      memory.push({ role: 'system', content: SUMMARY_PREFIX + conversation.summary });
-      from = Math.max(from, (conversation.summaryTurnIndex ?? -1) + 1);
-    }
-    from = Math.max(from, 0);
-    if (from < conversation.turnCount) {
-      const turns = await this.conversations.messagesBetween(conversation.id, from, conversation.turnCount);
-      memory.push(...turns.map((m) => ({ role: m.role, content: m.content })));
-    }
-    return memory;
+  private memory(conversation: Conversation, turns: StoredMessage[]): ChatMessage[] {
+    const summary: ChatMessage[] = conversation.summary ? [{ role: 'system', content: SUMMARY_PREFIX + conversation.summary }] : [];
+    return [...summary, ...turns.map((m) => ({ role: m.role, content: m.content }))];
   }
 
   /** Rewrite, then search; a time range the client gave wins over the one read from the question. */

@@ -21,6 +21,16 @@ export abstract class ConversationsRepository {
    * Throws NotFound when the id belongs to another tenant.
    */
   abstract findOrCreate(id: string | undefined, tenant: string): Promise<Conversation>;
+  /**
+   * findOrCreate and the messages of the turns a prompt remembers (from memoryStart on), before the first token.
+   * This default takes two round trips; the PostgreSQL one takes one.
+   */
+  async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
+    const conversation = await this.findOrCreate(id, tenant);
+    const from = memoryStart(conversation, historyTurns);
+    const messages = from < conversation.turnCount ? await this.messagesBetween(conversation.id, from, conversation.turnCount) : [];
+    return { conversation, messages };
+  }
   /** Null for another tenant's conversation too: its existence is not the caller's to know. */
   abstract find(id: string, tenant: string): Promise<Conversation | null>;
   /** Messages of turns in [fromTurnIndex, beforeTurnIndex), oldest first, user before assistant. */
@@ -30,6 +40,22 @@ export abstract class ConversationsRepository {
   abstract findReferences(conversationId: string, turnIndex: number): Promise<Reference[] | null>;
   /** Idempotent by `messageId`; throws UnknownConversationError when the conversation does not exist. */
   abstract applySummary(update: SummaryUpdate): Promise<SummaryOutcome>;
+}
+
+export interface ConversationWithHistory {
+  conversation: Conversation;
+  /** Oldest first, user before assistant. */
+  messages: StoredMessage[];
+}
+
+/**
+ * The first turn a prompt remembers: the last `historyTurns` turns, but none the rolling summary covers
+ * (turns the summarizer has not reached yet still follow it). The SQL in openWithHistory mirrors this.
+ */
+export function memoryStart(conversation: Conversation, historyTurns: number): number {
+  let from = conversation.turnCount - historyTurns;
+  if (conversation.summary) from = Math.max(from, (conversation.summaryTurnIndex ?? -1) + 1);
+  return Math.max(from, 0);
 }
 
 interface ConversationRow {
@@ -52,6 +78,32 @@ interface MessageRow {
 }
 
 const CONVERSATION_COLUMNS = 'id, summary, summary_turn_index, turn_count, created_at, updated_at';
+
+/** $1 id (null: a new one), $2 tenant. The no-op update returns the existing row, but only the owner's: another tenant's id returns nothing. */
+const UPSERT_CONVERSATION = `INSERT INTO gateway.conversations (id, tenant) VALUES (coalesce($1::uuid, gen_random_uuid()), $2)
+  ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE conversations.tenant = EXCLUDED.tenant
+  RETURNING ${CONVERSATION_COLUMNS}`;
+
+/** A message's columns as openWithHistory's join names them. */
+interface HistoryColumns {
+  m_turn_index: number;
+  m_role: MessageRole;
+  m_content: string;
+  m_model: string | null;
+  m_references: Reference[];
+  m_usage: TurnUsage | null;
+  m_created_at: Date;
+}
+
+const historyMessage = (r: HistoryColumns): MessageRow => ({
+  turn_index: r.m_turn_index,
+  role: r.m_role,
+  content: r.m_content,
+  model: r.m_model,
+  references: r.m_references,
+  usage: r.m_usage,
+  created_at: r.m_created_at,
+});
 
 const toConversation = (r: ConversationRow): Conversation => ({
   id: r.id,
@@ -85,15 +137,26 @@ export class PgConversationsRepository extends ConversationsRepository {
   }
 
   async findOrCreate(id: string | undefined, tenant: string): Promise<Conversation> {
-    // The no-op update returns the existing row, but only the owner's: another tenant's id returns nothing.
-    const rows = await this.ds.query<ConversationRow[]>(
-      `INSERT INTO gateway.conversations (id, tenant) VALUES (coalesce($1::uuid, gen_random_uuid()), $2)
-       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE conversations.tenant = EXCLUDED.tenant
-       RETURNING ${CONVERSATION_COLUMNS}`,
-      [id ?? null, tenant],
-    );
+    const rows = await this.ds.query<ConversationRow[]>(UPSERT_CONVERSATION, [id ?? null, tenant]);
     if (!rows[0]) throw new NotFound(`conversation ${id ?? ''} not found`);
     return toConversation(rows[0]);
+  }
+
+  override async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
+    // The conversation row and its remembered messages in one statement: one round trip before the first token.
+    const joined = await this.ds.query<(ConversationRow & Partial<HistoryColumns>)[]>(
+      `WITH c AS (${UPSERT_CONVERSATION})
+       SELECT c.*, m.turn_index AS m_turn_index, m.role AS m_role, m.content AS m_content, m.model AS m_model,
+              m."references" AS m_references, m.usage AS m_usage, m.created_at AS m_created_at
+       FROM c LEFT JOIN gateway.messages m ON m.conversation_id = c.id AND m.turn_index < c.turn_count
+         AND m.turn_index >= greatest(c.turn_count - $3::int,
+               CASE WHEN coalesce(c.summary, '') <> '' THEN coalesce(c.summary_turn_index, -1) + 1 ELSE 0 END, 0)
+       ORDER BY m.turn_index, CASE m.role WHEN 'user' THEN 0 ELSE 1 END`,
+      [id ?? null, tenant, historyTurns],
+    );
+    if (!joined[0]) throw new NotFound(`conversation ${id ?? ''} not found`);
+    const messages = joined.filter((r) => r.m_turn_index != null).map((r) => toMessage(historyMessage(r as HistoryColumns)));
+    return { conversation: toConversation(joined[0]), messages };
   }
 
   async find(id: string, tenant: string): Promise<Conversation | null> {
@@ -114,27 +177,26 @@ export class PgConversationsRepository extends ConversationsRepository {
     return rows.map(toMessage);
   }
 
-  recordTurn(turn: NewTurn): Promise<{ turnIndex: number }> {
-    return this.ds.transaction(async (manager) => {
-      const runner = manager.queryRunner;
-      if (!runner) throw new Error('transaction without a query runner');
-      // The index comes from the counter row, locked by this UPDATE: concurrent turns of one conversation serialize here.
-      const bumped = await rows<{ turn_index: number }>(
-        runner,
-        `UPDATE gateway.conversations SET turn_count = turn_count + 1, updated_at = now()
-         WHERE id = $1 RETURNING turn_count - 1 AS turn_index`,
-        [turn.conversationId],
-      );
-      const turnIndex = bumped.records[0]?.turn_index;
-      if (turnIndex === undefined) throw new UnknownConversationError(turn.conversationId);
-      await runner.query(
-        `INSERT INTO gateway.messages (conversation_id, turn_index, role, content, model, "references", usage) VALUES
-         ($1, $2, 'user', $3, NULL, '[]'::jsonb, NULL),
-         ($1, $2, 'assistant', $4, $5, $6::jsonb, $7::jsonb)`,
-        [turn.conversationId, turnIndex, turn.question, turn.answer, turn.model, JSON.stringify(turn.references), JSON.stringify(turn.usage)],
-      );
-      return { turnIndex };
-    });
+  async recordTurn(turn: NewTurn): Promise<{ turnIndex: number }> {
+    // One statement is one transaction: both messages and the bump commit together, in one round trip and one pooled
+    // connection held for it alone. The UPDATE locks the counter row: concurrent turns of one conversation serialize here.
+    const stored = await this.ds.query<{ turn_index: number }[]>(
+      `WITH bumped AS (
+         UPDATE gateway.conversations SET turn_count = turn_count + 1, updated_at = now()
+         WHERE id = $1 RETURNING id, turn_count - 1 AS turn_index
+       )
+       INSERT INTO gateway.messages (conversation_id, turn_index, role, content, model, "references", usage)
+       SELECT bumped.id, bumped.turn_index, m.role, m.content, m.model, m.refs, m.usage
+       FROM bumped CROSS JOIN (VALUES
+         ('user', $2::text, NULL::text, '[]'::jsonb, NULL::jsonb),
+         ('assistant', $3::text, $4::text, $5::jsonb, $6::jsonb)
+       ) AS m(role, content, model, refs, usage)
+       RETURNING turn_index`,
+      [turn.conversationId, turn.question, turn.answer, turn.model, JSON.stringify(turn.references), JSON.stringify(turn.usage)],
+    );
+    const turnIndex = stored[0]?.turn_index;
+    if (turnIndex === undefined) throw new UnknownConversationError(turn.conversationId);
+    return { turnIndex };
   }
 
   async findReferences(conversationId: string, turnIndex: number): Promise<Reference[] | null> {

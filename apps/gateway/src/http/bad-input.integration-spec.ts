@@ -231,6 +231,26 @@ describe('bad input on every route (integration)', () => {
     expect(await counts()).toEqual(after);
   });
 
+  it("answers another tenant's stream resume with 404, as for an unknown stream", async () => {
+    const stream = await send('POST', '/v1/chat/stream', { body: JSON.stringify({ messages: [user('hello')] }) });
+    expect(stream.status).toBe(200);
+    await stream.text();
+    const streamId = stream.headers.get('x-stream-id') ?? '';
+    const other = { authorization: `Bearer ${otherTenantKey}` };
+    const resumes = [
+      () => send('GET', `/v1/chat/stream/${streamId}?last_event_id=0`, { headers: other }),
+      () => send('POST', '/v1/chat/stream', { body: '{}', headers: { ...other, 'last-event-id': '0', 'x-stream-id': streamId } }),
+    ];
+    for (const resume of resumes) {
+      const res = await resume();
+      expect({ status: res.status, message: ((await res.json()) as Json).message }).toEqual({ status: 404, message: `stream ${streamId} not found on this gateway` });
+    }
+    // The owner's tenant still replays it.
+    const own = await send('GET', `/v1/chat/stream/${streamId}?last_event_id=0`);
+    expect(own.status).toBe(200);
+    expect(await own.text()).toContain('event: done');
+  });
+
   it('survives a time-bounded fuzz run generated from /openapi.json with zero 5xx', async () => {
     const doc = (await (await fetch(`${gw.base}/openapi.json`)).json()) as Json;
     const random = seeded(Number(process.env.RAGMESH_FUZZ_SEED ?? Date.now() % 1_000_000));

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { ApiError } from './api-error';
 import { failure } from './envelope';
 import { grpcErrorMessage, grpcToHttpStatus, isGrpcError } from './grpc-errors';
+import { redactAddresses } from './redact';
 
 interface Rendered {
   status: number;
@@ -25,12 +26,7 @@ const OPENAI_ERROR_TYPES: Partial<Record<number, string>> = {
   429: 'rate_limit_error',
 };
 
-// grpc-js's own failures name hosts and ports ("connect ECONNREFUSED 10.0.3.7:50051"): logged in full, redacted in answers.
-const ADDRESS = /\b(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d{1,5})\b|\b\d{1,3}(?:\.\d{1,3}){3}\b/gi;
-
-export function redactAddresses(message: string): string {
-  return message.replace(ADDRESS, '<address>');
-}
+export { redactAddresses };
 
 function requestIdOf(req: Request): string {
   const id = req.headers[CORRELATION_HEADER];

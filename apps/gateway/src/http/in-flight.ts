@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { HealthCheck } from '@ragmesh/observability';
 import type { NextFunction, Request, Response } from 'express';
 
 /** What an open stream is told when the gateway stops: a retryable 503 in the stream's own format. */
@@ -25,6 +26,16 @@ export class InFlightRequests {
   private readonly logger = new Logger('shutdown');
   private readonly open = new Map<Response, Request>();
   private told = 0;
+  private draining = false;
+
+  /** `/health/ready` fails from SIGTERM on, so load balancers stop routing here before the listener closes. */
+  readonly readiness: HealthCheck = async () => {
+    if (this.draining) throw new Error('draining: the gateway is shutting down');
+  };
+
+  beginDrain(): void {
+    this.draining = true;
+  }
 
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
     this.open.set(res, req);
@@ -52,6 +63,7 @@ export class InFlightRequests {
   /** Tells streams and waits until nothing is in flight or `graceMs` passed; true when everything finished. */
   async drain(graceMs: number): Promise<boolean> {
     const deadline = Date.now() + graceMs;
+    this.beginDrain();
     this.tellStreams();
     while (this.open.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));

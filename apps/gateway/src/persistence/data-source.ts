@@ -7,8 +7,10 @@ import { GATEWAY_ENTITIES, GATEWAY_SCHEMA } from './entities';
 
 export const GATEWAY_MIGRATIONS = [InitGateway1735689600000, FeedbackOutbox1735776000000, ApiKeysAndTenants1736000000000];
 
-export const dataSourceOptions = (config: Pick<AppConfig, 'DATABASE_URL'>): ServiceDataSourceOptions => ({
+/** Without DB_POOL_SIZE (one-off tools such as the keys CLI): node-postgres' default pool. */
+export const dataSourceOptions = (config: Pick<AppConfig, 'DATABASE_URL'> & Partial<Pick<AppConfig, 'DB_POOL_SIZE'>>): ServiceDataSourceOptions => ({
   url: config.DATABASE_URL,
+  poolSize: config.DB_POOL_SIZE,
   schema: GATEWAY_SCHEMA,
   entities: GATEWAY_ENTITIES,
   migrations: GATEWAY_MIGRATIONS,

@@ -160,6 +160,7 @@ export function connectUpstream(config: AppConfig): (spec: UpstreamSpec) => Pool
     healthCheck: upstreamModelsCheck(spec.url, config.GENERATION_UPSTREAM_MODEL || undefined),
     maxConcurrency: spec.maxConcurrency,
     multimodalModels: spec.multimodalModels,
+    weight: spec.weight,
   });
 }
 

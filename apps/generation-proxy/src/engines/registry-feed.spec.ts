@@ -1,10 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_LOADER_OPTIONS, protoPath, type registry } from '@ragmesh/contracts';
+import type { registry } from '@ragmesh/contracts';
 import { MetricsService } from '@ragmesh/observability';
 import { Registry } from 'prom-client';
 import { loadRegistryFeedConfig, nextBackoff, RegistryFeed, toUpstreamSpecs, UpstreamListState } from './registry-feed';
 import type { UpstreamSpec } from './upstream-pool';
+import { fakeRegistry } from '../../test/fake-registry';
 
 const upstream = (name: string, extra: Partial<registry.Upstream> = {}): registry.Upstream => ({
   id: `id-${name}`,
@@ -27,17 +26,17 @@ describe('registry feed: list state', () => {
     expect(
       toUpstreamSpecs([upstream('b', { maxConcurrency: 4, labels: ['multimodal'], models: ['qwen-vl'] }), upstream('local', { kind: 'local' }), upstream('a')]),
     ).toEqual([
-      { url: 'http://a:8000', name: 'a' },
-      { url: 'http://b:8000', name: 'b', maxConcurrency: 4, multimodalModels: ['qwen-vl'] },
+      { url: 'http://a:8000', name: 'a', weight: 1 },
+      { url: 'http://b:8000', name: 'b', weight: 1, maxConcurrency: 4, multimodalModels: ['qwen-vl'] },
     ]);
   });
 
   it('starts over on a snapshot and applies upserts and removals', () => {
     const state = new UpstreamListState();
-    expect(state.apply({ type: 'snapshot', upstreams: [upstream('a'), upstream('b')], revision: 3 }).map((s) => s.name)).toEqual(['a', 'b']);
-    expect(state.apply({ type: 'upserted', upstreams: [upstream('c')], revision: 4 }).map((s) => s.name)).toEqual(['a', 'b', 'c']);
-    expect(state.apply({ type: 'removed', upstreams: [upstream('a')], revision: 5 }).map((s) => s.name)).toEqual(['b', 'c']);
-    expect(state.apply({ type: 'snapshot', upstreams: [upstream('z')], revision: 1 }).map((s) => s.name)).toEqual(['z']);
+    expect(state.apply({ type: 'snapshot', upstreams: [upstream('a'), upstream('b')], revision: 3, defaultAdapters: {} }).map((s) => s.name)).toEqual(['a', 'b']);
+    expect(state.apply({ type: 'upserted', upstreams: [upstream('c')], revision: 4, defaultAdapters: {} }).map((s) => s.name)).toEqual(['a', 'b', 'c']);
+    expect(state.apply({ type: 'removed', upstreams: [upstream('a')], revision: 5, defaultAdapters: {} }).map((s) => s.name)).toEqual(['b', 'c']);
+    expect(state.apply({ type: 'snapshot', upstreams: [upstream('z')], revision: 1, defaultAdapters: {} }).map((s) => s.name)).toEqual(['z']);
   });
 
   it('doubles the backoff up to the cap', () => {
@@ -46,29 +45,6 @@ describe('registry feed: list state', () => {
     expect(nextBackoff(0, 500, 3_000)).toBe(500);
   });
 });
-
-/** A registry that serves WatchUpstreams from a list the test controls, and can go away. */
-async function fakeRegistry(port: number, snapshot: () => registry.Upstream[]) {
-  const definition = protoLoader.loadSync(protoPath('registry'), PROTO_LOADER_OPTIONS);
-  const v1 = (grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject).v1 as grpc.GrpcObject;
-  const service = (v1.ModelRegistryService as grpc.ServiceClientConstructor).service;
-  const server = new grpc.Server();
-  const streams = new Set<grpc.ServerWritableStream<unknown, registry.UpstreamsChange>>();
-  server.addService(service, {
-    watchUpstreams: (call: grpc.ServerWritableStream<unknown, registry.UpstreamsChange>) => {
-      streams.add(call);
-      call.on('cancelled', () => streams.delete(call));
-      call.write({ type: 'snapshot', upstreams: snapshot(), revision: 0 });
-    },
-  });
-  const bound = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  return {
-    port: bound,
-    push: (change: registry.UpstreamsChange) => streams.forEach((s) => s.write(change)),
-    // A crash, not a drain: open watch streams are cut.
-    stop: () => server.forceShutdown(),
-  };
-}
 
 const waitFor = async (check: () => boolean, timeoutMs = 5_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -81,7 +57,8 @@ const waitFor = async (check: () => boolean, timeoutMs = 5_000) => {
 describe('registry feed over gRPC', () => {
   it('replaces the pool from the snapshot and changes, keeps the list while the registry is down, and reconnects', async () => {
     let list = [upstream('a')];
-    let registryServer = await fakeRegistry(0, () => list);
+    const snapshot = () => ({ type: 'snapshot', upstreams: list, revision: 0, defaultAdapters: { qwen: 'qwen-ft-v1' } });
+    let registryServer = await fakeRegistry(0, snapshot);
     const applied: UpstreamSpec[][] = [];
     const config = loadRegistryFeedConfig({
       GENERATION_UPSTREAMS_SOURCE: 'registry',
@@ -90,14 +67,21 @@ describe('registry feed over gRPC', () => {
       REGISTRY_WATCH_BACKOFF_MAX_MS: '200',
     });
     const metrics = new MetricsService(undefined, new Registry());
-    const feed = new RegistryFeed({ replaceUpstreams: (specs) => applied.push([...specs]) }, config, metrics);
+    const defaults: Record<string, string>[] = [];
+    const target = { replaceUpstreams: (specs: readonly UpstreamSpec[]) => applied.push([...specs]), setDefaultAdapters: (d: Readonly<Record<string, string>>) => defaults.push({ ...d }) };
+    const feed = new RegistryFeed(target, config, metrics);
     feed.onApplicationBootstrap();
     try {
       await waitFor(() => applied.length === 1);
       expect(applied[0].map((s) => s.name)).toEqual(['a']);
-      registryServer.push({ type: 'upserted', upstreams: [upstream('b')], revision: 1 });
+      registryServer.push({ type: 'upserted', upstreams: [upstream('b')], revision: 1, defaultAdapters: {} });
       await waitFor(() => applied.length === 2);
       expect(applied[1].map((s) => s.name)).toEqual(['a', 'b']);
+      // Promote/rollback: the default adapters change, the upstream list is not re-applied.
+      registryServer.push({ type: 'defaults', upstreams: [], revision: 2, defaultAdapters: { qwen: 'qwen-ft-v2' } });
+      await waitFor(() => defaults.length === 2);
+      expect(defaults).toEqual([{ qwen: 'qwen-ft-v1' }, { qwen: 'qwen-ft-v2' }]);
+      expect(applied.length).toBe(2);
       expect(await metrics.registry.getSingleMetricAsString('ragmesh_generation_registry_watch_connected')).toMatch(/ 1$/mu);
 
       // The registry goes away: nothing is applied (the pool keeps a and b) while it is down.
@@ -108,7 +92,7 @@ describe('registry feed over gRPC', () => {
 
       // Back on the same port with a new list: the watch reconnects by itself and applies the snapshot.
       list = [upstream('c')];
-      registryServer = await fakeRegistry(registryServer.port, () => list);
+      registryServer = await fakeRegistry(registryServer.port, snapshot);
       await waitFor(() => applied.length === 3, 5_000);
       expect(applied[2].map((s) => s.name)).toEqual(['c']);
     } finally {

@@ -34,6 +34,7 @@ export function toUpstreamSpecs(upstreams: Iterable<registry.Upstream>): Upstrea
     .map((u) => ({
       url: u.baseUrl,
       name: u.name,
+      ...(u.weight > 0 ? { weight: u.weight } : {}),
       ...(u.maxConcurrency > 0 ? { maxConcurrency: u.maxConcurrency } : {}),
       ...(u.labels.includes(MULTIMODAL_LABEL) ? { multimodalModels: u.models } : {}),
     }));
@@ -63,6 +64,8 @@ type WatchClient = grpc.Client & { watchUpstreams(req: registry.WatchUpstreamsRe
 /** Where the pool's list is replaced; the pool itself in production. */
 export interface UpstreamTarget {
   replaceUpstreams(specs: readonly UpstreamSpec[]): unknown;
+  /** Base model → its promoted adapter, complete each time (snapshot, promote, rollback). */
+  setDefaultAdapters?(defaults: Readonly<Record<string, string>>): void;
 }
 
 @Injectable()
@@ -114,8 +117,9 @@ export class RegistryFeed implements OnApplicationBootstrap, OnModuleDestroy {
     call.on('data', (change: registry.UpstreamsChange) => {
       this.connected.set(1);
       this.backoff = this.config.REGISTRY_WATCH_BACKOFF_MS;
+      if (change.type === 'snapshot' || change.type === 'defaults') this.target.setDefaultAdapters?.(change.defaultAdapters ?? {});
       // The registry sends the snapshot first, so the configured list stays until the registry's is known.
-      this.replace(state.apply(change), change.type);
+      if (change.type !== 'defaults') this.replace(state.apply(change), change.type);
     });
     const retry = (reason: string) => {
       if (ended) return;

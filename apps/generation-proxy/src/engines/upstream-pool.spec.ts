@@ -2,7 +2,9 @@ import type { ChatEngine, ChatMessage, GenerateEvent, GenerateInput } from '@rag
 import { AdmissionRejectedError } from '../generation/admission-control';
 import { BreakerState } from './circuit-breaker';
 import {
+  loadScore,
   MIN_RETRY_AFTER_MS,
+  modelToServe,
   NoUpstreamAvailableError,
   PoolObserver,
   UnsupportedRequestError,
@@ -348,5 +350,105 @@ describe('UpstreamPool routing by served model (from the health checks)', () => 
     const unknown = await collect(p.generate({ ...input, model: 'gpt-x' }));
     expect(unknown.error).toBeInstanceOf(NoUpstreamAvailableError);
     expect(unknown.error?.message).toMatch(/qwen: healthy, breaker closed, does not serve gpt-x/u);
+  });
+});
+
+describe('UpstreamPool weights (least outstanding, scaled by weight)', () => {
+  it('scores (in flight + 1) / weight', () => {
+    expect(loadScore(0, 1)).toBe(1);
+    expect(loadScore(2, 3)).toBe(1);
+    expect(loadScore(1, 0.5)).toBe(4);
+  });
+
+  it('a weight-3 upstream holds three times the requests of a weight-1 one', async () => {
+    const ga = gated();
+    const gb = gated();
+    const a = new ScriptedEngine(ga.script);
+    const b = new ScriptedEngine(gb.script);
+    const { p } = pool({ a, b });
+    p.replaceMembers([
+      { name: 'a', engine: a, healthCheck: () => Promise.resolve(), weight: 1 },
+      { name: 'b', engine: b, healthCheck: () => Promise.resolve(), weight: 3 },
+    ]);
+    const held = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const it = p.generate(input)[Symbol.asyncIterator]();
+        await it.next();
+        return it;
+      }),
+    );
+    expect(Object.fromEntries(p.snapshot().map((s) => [s.name, s.outstanding]))).toEqual({ a: 2, b: 6 });
+    ga.release();
+    gb.release();
+    await Promise.all(held.map((it) => collect({ [Symbol.asyncIterator]: () => it })));
+  });
+
+  it('refuses a weight that is not a positive number', () => {
+    const e = new ScriptedEngine(ok());
+    expect(() => pool({ e }).p.replaceMembers([{ name: 'e', engine: e, healthCheck: () => Promise.resolve(), weight: 0 }])).toThrow(/weight must be a positive number/u);
+  });
+});
+
+describe('UpstreamPool default adapters (promoted by the registry)', () => {
+  const defaults = new Map([['qwen-7b', 'qwen-ft-v2']]);
+
+  it('maps a base model to its promoted adapter only when some upstream has it loaded', () => {
+    expect(modelToServe('qwen-7b', defaults, [new Set(['qwen-7b']), new Set(['qwen-7b', 'qwen-ft-v2'])])).toBe('qwen-ft-v2');
+    expect(modelToServe('qwen-7b', defaults, [new Set(['qwen-7b', 'qwen-ft-v1']), undefined])).toBe('qwen-7b');
+    expect(modelToServe('qwen-ft-v1', defaults, [new Set(['qwen-ft-v1', 'qwen-ft-v2'])])).toBe('qwen-ft-v1');
+    expect(modelToServe('llama-8b', defaults, [new Set(['llama-8b', 'qwen-ft-v2'])])).toBe('llama-8b');
+    expect(modelToServe(undefined, defaults, [new Set(['qwen-ft-v2'])])).toBeUndefined();
+  });
+
+  it('sends the adapter upstream and routes only to upstreams that have it; explicit names are untouched', async () => {
+    const asked: (string | undefined)[] = [];
+    const echo = (name: string): Script =>
+      async function* (i) {
+        asked.push(`${name}:${i.model}`);
+        yield { type: 'delta', text: name };
+        yield { ...done, model: i.model ?? '' };
+      };
+    const withAdapter = new ScriptedEngine(echo('a'));
+    const baseOnly = new ScriptedEngine(echo('b'));
+    const { p } = pool({ withAdapter, baseOnly });
+    p.replaceMembers([
+      { name: 'a', engine: withAdapter, healthCheck: () => Promise.resolve({ models: ['qwen-7b', 'qwen-ft-v1', 'qwen-ft-v2'] }) },
+      { name: 'b', engine: baseOnly, healthCheck: () => Promise.resolve({ models: ['qwen-7b'] }) },
+    ]);
+    await p.checkHealth();
+    const finalModel = async (model: string) => {
+      let answered = '';
+      for await (const e of p.generate({ ...input, model })) if (e.type === 'done') answered = e.model;
+      return answered;
+    };
+    expect(await finalModel('qwen-7b')).toBe('qwen-7b');
+    p.setDefaultAdapters({ 'qwen-7b': 'qwen-ft-v2' });
+    for (let i = 0; i < 3; i++) expect(await finalModel('qwen-7b')).toBe('qwen-ft-v2');
+    expect(await finalModel('qwen-ft-v1')).toBe('qwen-ft-v1');
+    // Rollback: the earlier version answers.
+    p.setDefaultAdapters({ 'qwen-7b': 'qwen-ft-v1' });
+    expect(await finalModel('qwen-7b')).toBe('qwen-ft-v1');
+    // Back to the bare base model.
+    p.setDefaultAdapters({});
+    asked.length = 0;
+    expect(await finalModel('qwen-7b')).toBe('qwen-7b');
+    expect(asked).toHaveLength(1);
+    expect(baseOnly.calls + withAdapter.calls).toBe(7);
+    expect(baseOnly.calls).toBeLessThanOrEqual(2);
+  });
+
+  it('falls back to the base model when no upstream has the adapter loaded', async () => {
+    const seen: (string | undefined)[] = [];
+    const e = new ScriptedEngine(async function* (i) {
+      seen.push(i.model);
+      yield { type: 'delta', text: 'x' };
+      yield done;
+    });
+    const { p } = pool({ e });
+    p.replaceMembers([{ name: 'e', engine: e, healthCheck: () => Promise.resolve({ models: ['qwen-7b'] }) }]);
+    await p.checkHealth();
+    p.setDefaultAdapters({ 'qwen-7b': 'qwen-ft-v3' });
+    await collect(p.generate({ ...input, model: 'qwen-7b' }));
+    expect(seen).toEqual(['qwen-7b']);
   });
 });

@@ -47,6 +47,8 @@ export interface PoolMemberConfig {
   multimodalModels?: readonly string[];
   /** Kept so a replace can tell "same upstream" from "same name, new address". */
   url?: string;
+  /** Share of traffic relative to the other members (the registry's weight); default 1. */
+  weight?: number;
 }
 
 /** An upstream described by its address: how config and the registry list them. */
@@ -57,6 +59,7 @@ export interface UpstreamSpec {
   name?: string;
   maxConcurrency?: number;
   multimodalModels?: readonly string[];
+  weight?: number;
 }
 
 export interface UpstreamPoolOptions {
@@ -121,6 +124,7 @@ interface Member {
   outstanding: number;
   healthy: boolean;
   maxConcurrency: number;
+  weight: number;
   multimodal: ReadonlySet<string>;
   /** From the last health check; undefined = not known yet (every model is assumed served). */
   models: ReadonlySet<string> | undefined;
@@ -199,9 +203,36 @@ function served(event: GenerateEvent, upstream: string): PoolEvent {
   return tagged;
 }
 
+/**
+ * The model to send upstream: the base model's promoted adapter when some upstream has it
+ * loaded (its /v1/models lists it), else the model as asked. A request that names an adapter
+ * or a model without a default adapter is untouched.
+ */
+export function modelToServe(
+  requested: string | undefined,
+  defaults: ReadonlyMap<string, string>,
+  served: Iterable<ReadonlySet<string> | undefined>,
+): string | undefined {
+  const adapter = requested === undefined ? undefined : defaults.get(requested);
+  if (adapter === undefined) return requested;
+  for (const models of served) if (models?.has(adapter)) return adapter;
+  return requested;
+}
+
+/** Least outstanding, scaled by weight: a weight-2 upstream takes twice the requests of a weight-1 one. */
+export function loadScore(outstanding: number, weight: number): number {
+  return (outstanding + 1) / weight;
+}
+
 /** A member that left the pool and has nothing in flight closes its idle keep-alive sockets. */
 function dispose(m: Member): void {
   (m.engine as { close?: () => void }).close?.();
+}
+
+function weightOf(config: PoolMemberConfig): number {
+  const weight = config.weight ?? 1;
+  if (!Number.isFinite(weight) || weight <= 0) throw new RangeError(`${config.name}: weight must be a positive number, got ${weight}`);
+  return weight;
 }
 
 /** host:port of an upstream: short, unique within a pool, and safe as a metric label. */
@@ -225,6 +256,7 @@ export class UpstreamPool {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private slotMs = INITIAL_SLOT_MS;
+  private defaultAdapters: ReadonlyMap<string, string> = new Map();
   private readonly now: () => number;
 
   constructor(private readonly opts: UpstreamPoolOptions) {
@@ -271,7 +303,7 @@ export class UpstreamPool {
         const name = spec.name ?? upstreamLabel(spec.url);
         const kept = this.members.find((m) => m.name === name && m.url === spec.url);
         // A kept upstream keeps its engine (and its keep-alive connections).
-        if (kept) return { ...this.configOf(kept), maxConcurrency: spec.maxConcurrency, multimodalModels: spec.multimodalModels };
+        if (kept) return { ...this.configOf(kept), maxConcurrency: spec.maxConcurrency, multimodalModels: spec.multimodalModels, weight: spec.weight };
         return { ...connect({ ...spec, name }), url: spec.url };
       }),
     );
@@ -286,6 +318,7 @@ export class UpstreamPool {
       const old = this.members.find((m) => m.name === config.name && m.url === config.url && m.engine === config.engine);
       if (old) {
         old.maxConcurrency = this.limitOf(config);
+        old.weight = weightOf(config);
         old.multimodal = new Set(config.multimodalModels ?? []);
         old.healthCheck = config.healthCheck;
         change.kept.push(old.name);
@@ -304,6 +337,21 @@ export class UpstreamPool {
     this.members = next;
     this.settleQueue();
     return change;
+  }
+
+  /**
+   * Base model → promoted adapter (the registry's watch). The registry loads an adapter before
+   * promoting it, so the served-model lists are refreshed at once rather than at the next check.
+   */
+  setDefaultAdapters(defaults: Readonly<Record<string, string>>): void {
+    this.defaultAdapters = new Map(Object.entries(defaults));
+    void this.checkHealth();
+  }
+
+  /** The model a request for `requested` is sent upstream as (see `modelToServe`). */
+  modelFor(requested: string | undefined): string | undefined {
+    const served = this.members.filter((m) => this.eligible(m)).map((m) => m.models);
+    return modelToServe(requested, this.defaultAdapters, served);
   }
 
   /** One round of active checks; a failing upstream stops receiving new requests until it passes. */
@@ -356,7 +404,8 @@ export class UpstreamPool {
 
   async *generate(input: GenerateInput, sessionId?: string): AsyncGenerator<PoolEvent> {
     const tried = new Set<string>();
-    const need: Need = { model: input.model, images: hasImageParts(input.messages as ProxyChatMessage[]), exclude: tried };
+    const model = this.modelFor(input.model);
+    const need: Need = { model, images: hasImageParts(input.messages as ProxyChatMessage[]), exclude: tried };
     this.checkSupported(need);
     let lastError: unknown;
     for (let attempt = 0; attempt < this.opts.maxAttempts; attempt++) {
@@ -371,7 +420,7 @@ export class UpstreamPool {
       const heldSince = this.now();
       let startedText = false;
       let settled = false;
-      const iterator = member.engine.generate({ ...input, signal: attemptAbort.signal })[Symbol.asyncIterator]();
+      const iterator = member.engine.generate({ ...input, model, signal: attemptAbort.signal })[Symbol.asyncIterator]();
       try {
         const first = await this.firstEvent(iterator, attemptAbort);
         if (first === undefined) throw new Error('upstream stream ended without any event');
@@ -566,7 +615,7 @@ export class UpstreamPool {
     let best: Member | undefined;
     for (let i = 0; i < n; i++) {
       const m = this.members[(start + i) % n];
-      if (usable(m) && (!best || m.outstanding < best.outstanding)) best = m;
+      if (usable(m) && (!best || loadScore(m.outstanding, m.weight) < loadScore(best.outstanding, best.weight))) best = m;
     }
     if (best && sessionId) this.remember(sessionId, best.name);
     return best;
@@ -662,6 +711,7 @@ export class UpstreamPool {
       outstanding: 0,
       healthy: true,
       maxConcurrency: this.limitOf(config),
+      weight: weightOf(config),
       multimodal: new Set(config.multimodalModels ?? []),
       models: undefined,
       removed: false,

@@ -77,6 +77,12 @@ export class AdaptersRepository {
     return rows[0] ? toAdapter(rows[0]) : null;
   }
 
+  /** Base model → its default adapter's name, for every base model that has one. */
+  async defaults(): Promise<Record<string, string>> {
+    const rows = await this.ds.query<{ base_model: string; name: string }[]>(`SELECT base_model, name FROM adapters WHERE is_default`);
+    return Object.fromEntries(rows.map((r) => [r.base_model, r.name]));
+  }
+
   /** The adapter promoted before `current` for the same base model (what a rollback returns to). */
   async previousPromoted(current: Adapter): Promise<Adapter | null> {
     const rows = await this.ds.query<Row[]>(

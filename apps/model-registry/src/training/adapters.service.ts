@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventLogRepository } from '../events/event-log.repository';
 import { ModelStatusService } from '../models/model-status.service';
+import { UpstreamFeed } from '../upstreams/upstream-feed';
 import { UpstreamRecord, UpstreamRepository } from '../upstreams/upstream.repository';
 import { Adapter, AdaptersRepository } from './adapters.repository';
 import { ConflictError, NotFoundError } from './errors';
@@ -30,6 +31,7 @@ export class AdaptersService {
     private readonly modelStatus: ModelStatusService,
     private readonly events: EventLogRepository,
     private readonly metrics: TrainingMetrics,
+    private readonly feed: UpstreamFeed,
   ) {}
 
   list(): Promise<Adapter[]> {
@@ -75,7 +77,7 @@ export class AdaptersService {
   async promote(adapter: Adapter): Promise<LoadOutcome[]> {
     const loads = await this.requireLoaded(adapter);
     const previous = await this.adapters.defaultFor(adapter.baseModel);
-    await this.adapters.setDefault(adapter.baseModel, adapter.id);
+    await this.setDefault(adapter.baseModel, adapter.id);
     this.metrics.promoted(new Date());
     await this.events.append('adapter.promoted', adapter.name, { version: adapter.version, base_model: adapter.baseModel, previous: previous?.name ?? null });
     return loads;
@@ -97,9 +99,15 @@ export class AdaptersService {
       target = await this.adapters.previousPromoted(current);
     }
     const loads = target ? await this.requireLoaded(target) : [];
-    await this.adapters.setDefault(baseModel, target?.id ?? null);
+    await this.setDefault(baseModel, target?.id ?? null);
     await this.events.append('adapter.rolled_back', baseModel, { from: current?.name ?? null, to: target?.name ?? null });
     return { from: current, to: target ? await this.get(target.id) : null, loads };
+  }
+
+  /** Stores the new default and tells every WatchUpstreams stream (the generation-proxy routes by it). */
+  private async setDefault(baseModel: string, adapterId: string | null): Promise<void> {
+    await this.adapters.setDefault(baseModel, adapterId);
+    this.feed.publishDefaults(await this.adapters.defaults());
   }
 
   private async requireLoaded(adapter: Adapter): Promise<LoadOutcome[]> {

@@ -53,6 +53,7 @@ const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const run = randomBytes(4).toString('hex');
 const schema = `registry_loop_${run}`;
 const SECRET = 'it-webhook-secret';
+const ADMIN_TOKEN = `it-admin-${run}`;
 const BASE = 'base-m';
 
 describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a fake Ray cluster', () => {
@@ -88,6 +89,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
         WEBHOOK_SECRET: SECRET,
         WEBHOOK_RETRY_DELAYS_MS: '50,50',
         OUTBOUND_ALLOWLIST: '127.0.0.0/8',
+        REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
       }),
       { schema },
     );
@@ -111,7 +113,7 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: Body<T> }> => {
     const res = await fetch(`${http}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Body<T> };
@@ -232,6 +234,14 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(payload.text).toContain('ragmesh-lora-v1');
     expect(payload.ragmesh).toMatchObject({ event: 'training.run.succeeded', adapter: 'ragmesh-lora-v1', run_id: succeeded[0].id });
 
+    // The generation-proxy routes by the default adapters the watch carries: snapshot, then one message per promote/rollback.
+    const watch = client.watchUpstreams({});
+    const defaults: Record<string, string>[] = [];
+    watch.on('data', (c: registry.UpstreamsChange) => {
+      if (c.type === 'snapshot' || c.type === 'defaults') defaults.push({ ...c.defaultAdapters });
+    });
+    watch.on('error', () => undefined);
+    await eventually(async () => defaults, (d) => d.length >= 1);
     const promoted = await call<{ adapter: AdapterJson }>('POST', `/v1/admin/adapters/${v1.id}/promote`);
     expect(promoted.status).toBe(200);
     expect(promoted.body.data.adapter.is_default).toBe(true);
@@ -245,6 +255,9 @@ describe('the improvement loop against PostgreSQL, RabbitMQ, a fake vLLM and a f
     expect(rolledBack.status).toBe(200);
     expect(rolledBack.body.data).toMatchObject({ from: { name: 'ragmesh-lora-v1' }, to: null });
     expect((await adapters())[0].is_default).toBe(false);
+    await eventually(async () => defaults, (d) => d.length >= 3);
+    watch.cancel();
+    expect(defaults).toEqual([{}, { [BASE]: 'ragmesh-lora-v1' }, {}]);
     const unloaded = await call<{ loads: { upstream: string; ok: boolean }[] }>('POST', `/v1/admin/adapters/${v1.name}/unload`);
     expect(unloaded.body.data.loads).toEqual([expect.objectContaining({ upstream: 'gpu-a', ok: true })]);
     expect(await fakeModels()).not.toContain('ragmesh-lora-v1');

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventLogRepository } from '../events/event-log.repository';
+import { DATASET_SIGNATURE_PARAM, datasetSignature } from '../http/admin-auth';
 import { AdaptersRepository } from './adapters.repository';
 import { AdaptersService } from './adapters.service';
 import { DatasetRepository } from './dataset.repository';
@@ -22,6 +23,8 @@ export interface TrainingOptions {
   outputDir: string;
   /** Base URL of this service's admin REST as the Ray workers reach it. */
   publicUrl: string;
+  /** Signs the dataset link, so the job can download its version without the admin token. */
+  datasetSigningKey: string;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -136,13 +139,18 @@ export class TrainingService implements OnApplicationBootstrap, OnModuleDestroy 
     return this.submit(run, settings);
   }
 
+  private datasetUrl(version: number): string {
+    const signature = datasetSignature(this.opts.datasetSigningKey, version);
+    return `${this.opts.publicUrl.replace(/\/+$/u, '')}/v1/admin/datasets/${version}/examples.jsonl?${DATASET_SIGNATURE_PARAM}=${signature}`;
+  }
+
   private async submit(run: TrainingRun, settings: TrainingSettings): Promise<TrainingRun> {
     const submissionId = `ragmesh-train-${run.id}-a${run.attempt}`;
     const hp = settings.hyperparameters;
     const entrypoint = [
       this.opts.entrypoint,
       `--base-model ${shellQuote(run.baseModel)}`,
-      `--dataset-url ${shellQuote(`${this.opts.publicUrl.replace(/\/+$/u, '')}/v1/admin/datasets/${run.datasetVersion}/examples.jsonl`)}`,
+      `--dataset-url ${shellQuote(this.datasetUrl(run.datasetVersion))}`,
       `--output-dir ${shellQuote(`${this.opts.outputDir.replace(/\/+$/u, '')}/${run.id}`)}`,
       `--epochs ${hp.epochs} --learning-rate ${hp.learning_rate} --lora-r ${hp.lora_r} --lora-alpha ${hp.lora_alpha}`,
     ].join(' ');

@@ -18,6 +18,20 @@ describe('UpstreamFeed', () => {
     expect(changes.map((c) => `${c.type}:${c.upstreams.map((u) => u.name).join(',')}:${c.revision}`)).toEqual(['snapshot:a:0', 'upserted:b:1', 'removed:a:2']);
   });
 
+  it('carries the default adapters on the snapshot and on every promote/rollback change', async () => {
+    const feed = new UpstreamFeed();
+    const received = firstValueFrom(feed.watch(() => Promise.resolve([]), () => Promise.resolve({ base: 'ft-v1' })).pipe(take(3), toArray()));
+    await new Promise((r) => setImmediate(r));
+    feed.publishDefaults({ base: 'ft-v2' });
+    feed.publishDefaults({});
+    const changes = await received;
+    expect(changes.map((c) => [c.type, c.defaultAdapters, c.revision])).toEqual([
+      ['snapshot', { base: 'ft-v1' }, 0],
+      ['defaults', { base: 'ft-v2' }, 1],
+      ['defaults', {}, 2],
+    ]);
+  });
+
   it('stops delivering to a watcher that unsubscribed', async () => {
     const feed = new UpstreamFeed();
     const seen: string[] = [];

@@ -2,12 +2,17 @@ import { Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { UpstreamRecord } from './upstream.repository';
 
-export type UpstreamChangeType = 'snapshot' | 'upserted' | 'removed';
+export type UpstreamChangeType = 'snapshot' | 'upserted' | 'removed' | 'defaults';
+
+/** Base model → the name of its promoted (default) adapter. */
+export type DefaultAdapters = Record<string, string>;
 
 export interface UpstreamChange {
   type: UpstreamChangeType;
   upstreams: UpstreamRecord[];
   revision: number;
+  /** The complete map, on 'snapshot' and 'defaults' only. */
+  defaultAdapters?: DefaultAdapters;
 }
 
 /**
@@ -20,12 +25,18 @@ export class UpstreamFeed {
   private readonly changes = new Subject<UpstreamChange>();
   private revision = 0;
 
-  publish(type: Exclude<UpstreamChangeType, 'snapshot'>, upstream: UpstreamRecord): void {
+  publish(type: 'upserted' | 'removed', upstream: UpstreamRecord): void {
     this.revision += 1;
     this.changes.next({ type, upstreams: [upstream], revision: this.revision });
   }
 
-  watch(snapshot: () => Promise<UpstreamRecord[]>): Observable<UpstreamChange> {
+  /** After a promote or rollback: every watcher gets the complete new map. */
+  publishDefaults(defaultAdapters: DefaultAdapters): void {
+    this.revision += 1;
+    this.changes.next({ type: 'defaults', upstreams: [], revision: this.revision, defaultAdapters });
+  }
+
+  watch(snapshot: () => Promise<UpstreamRecord[]>, defaults: () => Promise<DefaultAdapters> = () => Promise.resolve({})): Observable<UpstreamChange> {
     return new Observable<UpstreamChange>((subscriber) => {
       let buffered: UpstreamChange[] | undefined = [];
       const subscription = this.changes.subscribe((change) => {
@@ -33,9 +44,9 @@ export class UpstreamFeed {
         else subscriber.next(change);
       });
       const startRevision = this.revision;
-      snapshot().then(
-        (upstreams) => {
-          subscriber.next({ type: 'snapshot', upstreams, revision: startRevision });
+      Promise.all([snapshot(), defaults()]).then(
+        ([upstreams, defaultAdapters]) => {
+          subscriber.next({ type: 'snapshot', upstreams, revision: startRevision, defaultAdapters });
           for (const change of buffered ?? []) subscriber.next(change);
           buffered = undefined;
         },

@@ -5,6 +5,7 @@ import { generation, registry } from '@ragmesh/contracts';
 import { GrpcCorrelationInterceptor } from '@ragmesh/observability';
 import { map, Observable } from 'rxjs';
 import { ModelStatusUseCase } from '../models/model-status.use-case';
+import { AdaptersRepository } from '../training/adapters.repository';
 import { modelsQuery } from '../training/training.schemas';
 import { modelStatusGrpc } from '../models/model-status.views';
 import { UpstreamFeed } from './upstream-feed';
@@ -57,6 +58,7 @@ export class UpstreamsGrpcController implements registry.ModelRegistryServiceCon
     private readonly listModelsUseCase: ListModelsUseCase,
     private readonly feed: UpstreamFeed,
     private readonly modelStatus: ModelStatusUseCase,
+    private readonly adapters: AdaptersRepository,
   ) {}
 
   async registerUpstream(request: registry.RegisterUpstreamRequest): Promise<registry.Upstream> {
@@ -83,8 +85,15 @@ export class UpstreamsGrpcController implements registry.ModelRegistryServiceCon
 
   watchUpstreams(): Observable<registry.UpstreamsChange> {
     return this.feed
-      .watch(() => this.listUpstreamsUseCase.execute())
-      .pipe(map((change) => ({ type: change.type, upstreams: change.upstreams.map(toGrpcUpstream), revision: change.revision })));
+      .watch(() => this.listUpstreamsUseCase.execute(), () => this.adapters.defaults())
+      .pipe(
+        map((change) => ({
+          type: change.type,
+          upstreams: change.upstreams.map(toGrpcUpstream),
+          revision: change.revision,
+          defaultAdapters: change.defaultAdapters ?? {},
+        })),
+      );
   }
 
   async getModelStatus(request: registry.GetModelStatusRequest): Promise<registry.GetModelStatusResponse> {

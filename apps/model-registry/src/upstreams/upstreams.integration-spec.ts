@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningModelRegistry, startModelRegistry } from '../app';
 import { loadAppConfig } from '../config';
+import { datasetSignature } from '../http/admin-auth';
 import { Callback, eventually, freePort, registryClient, unary } from '../../test/it-helpers';
 
 jest.setTimeout(30_000);
@@ -21,6 +22,8 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres:postgres@1
 const run = randomBytes(4).toString('hex');
 // A schema of its own: repeated runs and a running registry never see each other's rows.
 const schema = `registry_it_${run}`;
+const ADMIN_TOKEN = `it-admin-${run}`;
+const adminFetch = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
 
 describe('model-registry against PostgreSQL', () => {
   let fake: FakeOpenAi;
@@ -41,6 +44,7 @@ describe('model-registry against PostgreSQL', () => {
       REGISTRY_POLL_MS: '200',
       REGISTRY_PROBE_TIMEOUT_MS: '1000',
       GENERATION_UPSTREAM_URL: `${fake.url}/v1`,
+      REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     registryApp = await startModelRegistry(config, { schema });
     http = `http://127.0.0.1:${registryApp.httpPort}`;
@@ -110,19 +114,50 @@ describe('model-registry against PostgreSQL', () => {
   });
 
   describe('admin REST', () => {
+    it('refuses every route without the admin token with 401, and lets a signed link read only its dataset version', async () => {
+      const routes: [string, string][] = [
+        ['GET', '/v1/upstreams'],
+        ['POST', '/v1/upstreams'],
+        ['DELETE', '/v1/upstreams/local'],
+        ['GET', '/v1/models'],
+        ['GET', '/v1/admin/models'],
+        ['GET', '/v1/admin/status'],
+        ['PUT', '/v1/admin/settings'],
+        ['POST', '/v1/admin/runs'],
+        ['POST', '/v1/admin/adapters/rollback'],
+        ['GET', '/v1/admin/datasets/1/examples.jsonl'],
+        ['GET', `/v1/admin/datasets/2/examples.jsonl?sig=${datasetSignature(ADMIN_TOKEN, 1)}`],
+        ['GET', `/v1/admin/datasets/1/examples.jsonl?sig=${datasetSignature('another-token', 1)}`],
+        ['GET', '/v1/nothing'],
+      ];
+      for (const [method, path] of routes) {
+        for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { authorization: ADMIN_TOKEN }] as Record<string, string>[]) {
+          const res = await fetch(`${http}${path}`, { method, headers });
+          const body = (await res.json()) as { status: string; message: string };
+          expect({ method, path, headers, status: res.status, body }).toEqual({ method, path, headers, status: 401, body: { status: 'error', message: expect.stringMatching(/admin token/), data: null } });
+          expect(res.headers.get('www-authenticate')).toBe('Bearer realm="model-registry"');
+        }
+      }
+      // The signature of version 1 opens version 1 (which does not exist here: 404 from the route, past the check).
+      const signed = await fetch(`${http}/v1/admin/datasets/1/examples.jsonl?sig=${datasetSignature(ADMIN_TOKEN, 1)}`);
+      expect(signed.status).toBe(404);
+      // Health and metrics stay open on the ops port.
+      expect((await fetch(`http://127.0.0.1:${registryApp.opsPort}/metrics`)).status).toBe(200);
+    });
+
     it('lists upstreams in the envelope', async () => {
-      const res = await fetch(`${http}/v1/upstreams`);
+      const res = await adminFetch(`${http}/v1/upstreams`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { status: string; data: { upstreams: { name: string; base_url: string }[] } };
       expect(body.status).toBe('ok');
       expect(body.data.upstreams.map((u) => u.name)).toContain('local');
-      const models = (await (await fetch(`${http}/v1/models`)).json()) as { data: { models: { id: string; owned_by: string }[] } };
+      const models = (await (await adminFetch(`${http}/v1/models`)).json()) as { data: { models: { id: string; owned_by: string }[] } };
       expect(models.data.models[0]).toEqual({ id: 'local-extractive', owned_by: 'local', upstream: 'local', kind: 'local' });
     });
 
     it('registers an upstream with 201', async () => {
       const name = `it-rest-${run}`;
-      const res = await fetch(`${http}/v1/upstreams`, {
+      const res = await adminFetch(`${http}/v1/upstreams`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name, base_url: fake.url, kind: 'openai-compatible' }),
@@ -133,7 +168,7 @@ describe('model-registry against PostgreSQL', () => {
     });
 
     it('answers 400 naming every bad field', async () => {
-      const res = await fetch(`${http}/v1/upstreams`, {
+      const res = await adminFetch(`${http}/v1/upstreams`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'UPPER', base_url: 'not a url', kind: 'vllm' }),
@@ -145,14 +180,14 @@ describe('model-registry against PostgreSQL', () => {
     });
 
     it('answers malformed JSON and unknown routes in the envelope', async () => {
-      const bad = await fetch(`${http}/v1/upstreams`, {
+      const bad = await adminFetch(`${http}/v1/upstreams`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"name": ',
       });
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ status: 'error' });
-      const missing = await fetch(`${http}/v1/nothing`);
+      const missing = await adminFetch(`${http}/v1/nothing`);
       expect(missing.status).toBe(404);
       expect(await missing.json()).toMatchObject({ status: 'error', data: null });
     });

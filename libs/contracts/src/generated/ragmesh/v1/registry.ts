@@ -74,12 +74,25 @@ export interface WatchUpstreamsRequest {
 }
 
 export interface UpstreamsChange {
-  /** "snapshot" (the first message: every upstream), "upserted" or "removed". */
+  /**
+   * "snapshot" (the first message: every upstream), "upserted", "removed" or "defaults"
+   * (the default adapters changed on promote/rollback; no upstreams).
+   */
   type: string;
   /** The snapshot's upstreams, or the one that changed. */
   upstreams: Upstream[];
   /** Grows with every change the registry has seen since it started. */
   revision: number;
+  /**
+   * On "snapshot" and "defaults": the complete map base model → its promoted adapter's name.
+   * A base model without an entry is answered by itself.
+   */
+  defaultAdapters: { [key: string]: string };
+}
+
+export interface UpstreamsChange_DefaultAdaptersEntry {
+  key: string;
+  value: string;
 }
 
 export interface GetModelStatusRequest {
