@@ -37,6 +37,12 @@ function toMessage(m: RequestMessage): ChatMessage {
   return { role, content: text, parts };
 }
 
+/** The command for the calling key: its tenant scopes the data, its id is charged the answer's tokens. */
+function commandOf(body: ChatRequestBody, res: Response): ChatCommand {
+  const principal = principalOf(res.req);
+  return { ...toCommand(body, principal.tenant), keyId: principal.keyId };
+}
+
 export function toCommand(body: ChatRequestBody, tenant: string): ChatCommand {
   return {
     tenant,
@@ -153,7 +159,7 @@ export class ChatController {
 
   private async begin(body: ChatRequestBody, stream: boolean, res: Response): Promise<ChatSession> {
     try {
-      return await this.chat.execute(toCommand(body, principalOf(res.req).tenant));
+      return await this.chat.execute(commandOf(body, res));
     } catch (err) {
       this.metrics.chat(stream, body.rag, 'error');
       throw beforeStartError(err, res);
@@ -181,7 +187,7 @@ export class ChatController {
     const delivery = new CallbackDelivery(this.callbacks, { url, requestId, sessionId }, this.config.CHAT_CALLBACK_FLUSH_MS, this.chatMetrics);
     res.setHeader(SESSION_HEADER, sessionId);
     res.status(HttpStatus.ACCEPTED).json(ok('accepted: the answer will be POSTed to response_url', { request_id: requestId, session_id: sessionId }));
-    await delivery.run(() => this.chat.execute({ ...toCommand(body, principalOf(res.req).tenant), sessionId }));
+    await delivery.run(() => this.chat.execute({ ...commandOf(body, res), sessionId }));
     this.metrics.chat(true, body.rag, 'ok');
   }
 

@@ -1,3 +1,4 @@
+import type { RateLimits } from '../auth/rate-limits';
 import { Logger } from '@nestjs/common';
 import { lastValueFrom, Observable, of, Subject, throwError, toArray } from 'rxjs';
 import type { Conversation, NewTurn, Reference, StoredMessage, SummaryOutcome, SummaryUpdate } from '../conversations/conversation.types';
@@ -256,6 +257,18 @@ describe('ChatUseCase', () => {
       'assistant 3',
       'What is the capital of Korea?',
     ]);
+  });
+
+  it("charges the answer's completion tokens to the calling key's tokens-per-minute budget", async () => {
+    const h = setup();
+    const charged: [string, string, number][] = [];
+    const limits = { consume: async (limit: string, keyId: string, points: number) => void charged.push([limit, keyId, points]) } as unknown as RateLimits;
+    const useCase = new ChatUseCase(h.useCase['config'], h.conversations, h.retrieval, h.generation, h.events, h.useCase['rewriter'], h.metrics, limits);
+    await drain((await useCase.execute(command({ keyId: 'key-1' }))).events);
+    expect(charged).toEqual([['tokens', 'key-1', 3]]);
+    // Without a key (an internal caller) nothing is charged.
+    await drain((await useCase.execute(command())).events);
+    expect(charged).toHaveLength(1);
   });
 
   it('streams deltas, then stores the turn with references and usage, publishes the event, then emits done', async () => {

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { getCorrelationId, runWithCorrelationId } from '@ragmesh/observability';
 import { Observable } from 'rxjs';
+import { RateLimits } from '../auth/rate-limits';
 import { APP_CONFIG, type AppConfig } from '../config';
 import type { Conversation, Reference, StoredMessage, TurnUsage } from '../conversations/conversation.types';
 import { ConversationsRepository } from '../conversations/conversations.repository';
@@ -39,6 +40,8 @@ export interface ChatCommand {
   sessionId?: string;
   /** The API key's tenant: a session id of another tenant is not found. */
   tenant: string;
+  /** The calling API key: its tokens-per-minute budget is charged the completion tokens (the guard charged the prompt). */
+  keyId?: string;
   persona?: string;
   filters?: Record<string, string>;
   topK?: number;
@@ -105,6 +108,7 @@ export class ChatUseCase {
     private readonly events: EventsRepository,
     private readonly rewriter: QueryRewriter,
     private readonly metrics: ChatMetrics,
+    @Optional() private readonly limits?: RateLimits,
   ) {}
 
   async execute(cmd: ChatCommand): Promise<ChatSession> {
@@ -146,7 +150,7 @@ export class ChatUseCase {
       ...(rewrite ? { rewrite } : {}),
       prompt,
       timings: { startedAt, retrievalMs },
-      events: this.generate(request, { conversationId: conversation.id, question, references: context, requestedModel: cmd.model }),
+      events: this.generate(request, { conversationId: conversation.id, question, references: context, requestedModel: cmd.model, keyId: cmd.keyId }),
     };
   }
 
@@ -229,7 +233,7 @@ export class ChatUseCase {
 
   private generate(
     request: GenerateRequest,
-    turn: { conversationId: string; question: string; references: Reference[]; requestedModel?: string },
+    turn: { conversationId: string; question: string; references: Reference[]; requestedModel?: string; keyId?: string },
   ): Observable<ChatEvent> {
     return new Observable<ChatEvent>((subscriber) => {
       // gRPC stream callbacks run in the connection's async context, not the request's:
@@ -254,6 +258,7 @@ export class ChatUseCase {
           };
           const model = last?.model || turn.requestedModel || UNKNOWN_MODEL;
           const finishReason = last?.finishReason || DEFAULT_FINISH_REASON;
+          this.chargeCompletion(turn.keyId, usage.completion_tokens);
           runWithCorrelationId(correlationId, () => this.complete({ ...turn, answer, model, usage })).then(
             (turnIndex) => {
               subscriber.next({ type: 'done', finishReason, usage, model, turnIndex });
@@ -264,6 +269,17 @@ export class ChatUseCase {
         },
       });
       return () => upstream.unsubscribe();
+    });
+  }
+
+  /**
+   * The answer's tokens count against the key's tokens-per-minute budget after the fact (they
+   * are unknown at admission): the next request past the budget is the one refused.
+   */
+  private chargeCompletion(keyId: string | undefined, completionTokens: number): void {
+    if (!this.limits || !keyId || completionTokens <= 0) return;
+    this.limits.consume('tokens', keyId, completionTokens).catch((err: unknown) => {
+      this.logger.warn(`completion tokens not charged to the key's budget: ${String(err)}`);
     });
   }
 
