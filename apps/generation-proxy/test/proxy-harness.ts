@@ -16,7 +16,7 @@ export type GenerationClient = grpc.Client & {
 
 const definition = protoLoader.loadSync(protoPath('generation'), PROTO_LOADER_OPTIONS);
 const ragmesh = grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject;
-const GenerationService = (ragmesh.v1 as grpc.GrpcObject).GenerationService as grpc.ServiceClientConstructor;
+export const GenerationService = (ragmesh.v1 as grpc.GrpcObject).GenerationService as grpc.ServiceClientConstructor;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,38 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { generation, PROTO_LOADER_OPTIONS, protoPath, serviceTokenInterceptor } from '@ragmesh/contracts';
-import { createServer } from 'node:net';
+import { generation, serviceTokenInterceptor } from '@ragmesh/contracts';
 // The fake upstream is a dev tool, not a lib; only tests reach for it.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { FakeOpenAi, startFakeOpenAi } from '../../../../tools/fake-openai/src/server';
 import { RunningGenerationProxy, startGenerationProxy } from '../app';
 import { loadAppConfig } from '../config';
+import { freePort, GenerationService, type GenerationClient } from '../../test/proxy-harness';
 
 jest.setTimeout(30_000);
-
-type GenerationClient = grpc.Client & {
-  generateStream(
-    req: Partial<generation.GenerateRequest>,
-    metadata?: grpc.Metadata,
-    options?: grpc.CallOptions,
-  ): grpc.ClientReadableStream<generation.GenerateChunk>;
-};
-
-const definition = protoLoader.loadSync(protoPath('generation'), PROTO_LOADER_OPTIONS);
-const ragmesh = grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject;
-const GenerationService = (ragmesh.v1 as grpc.GrpcObject).GenerationService as grpc.ServiceClientConstructor;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface StreamResult {
   text: string;
