@@ -11,6 +11,7 @@ import { startFeedbackWorker, type RunningFeedbackWorker } from './bootstrap';
 import { loadAppConfig } from './config';
 import { Webhook } from 'standardwebhooks';
 import { statusEventId } from './feedback/job-events';
+import { waitFor as pollFor } from '@ragmesh/testing';
 
 jest.setTimeout(60_000);
 
@@ -26,15 +27,8 @@ interface Received {
   body: string;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The worker's round trips are slower than the shared default allows: 20 s. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => pollFor(what, probe, timeoutMs);
 
 async function startFakeGenerationProxy(): Promise<{ server: grpc.Server; port: number }> {
   const definition = loadSync(protoPath('generation'), PROTO_LOADER_OPTIONS);

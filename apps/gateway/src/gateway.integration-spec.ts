@@ -13,6 +13,7 @@ import { ConversationsRepository } from './conversations/conversations.repositor
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import { authFetch, TEST_API_KEY } from '../test/auth';
 import { startFakeGrpc } from '../test/fake-grpc';
+import { waitFor } from '@ragmesh/testing';
 
 /*
  * The gateway in-process against the real PostgreSQL and RabbitMQ; retrieval and generation are
@@ -107,16 +108,6 @@ const generationHandlers: Handlers = {
   ListModels: (_call: unknown, cb: grpc.sendUnaryData<generation.ListModelsResponse>) =>
     cb(null, { models: [{ id: 'local-extractive', ownedBy: 'local', upstream: 'local', kind: 'chat' }] }),
 };
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // Response bodies are asserted field by field; a loose type keeps the assertions readable.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { generation, PROTO_LOADER_OPTIONS, protoPath, serviceMetadata } from '@ragmesh/contracts';
-import { createServer } from 'node:net';
+import { freePort } from '@ragmesh/testing';
 import { RunningGenerationProxy, startGenerationProxy } from '../src/app';
 import { loadAppConfig } from '../src/config';
 
@@ -18,17 +18,7 @@ const definition = protoLoader.loadSync(protoPath('generation'), PROTO_LOADER_OP
 const ragmesh = grpc.loadPackageDefinition(definition).ragmesh as grpc.GrpcObject;
 export const GenerationService = (ragmesh.v1 as grpc.GrpcObject).GenerationService as grpc.ServiceClientConstructor;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface BootedProxy {
   proxy: RunningGenerationProxy;

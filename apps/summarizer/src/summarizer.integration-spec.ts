@@ -7,6 +7,7 @@ import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { startSummarizer, type RunningSummarizer } from './bootstrap';
 import { loadAppConfig } from './config';
+import { waitFor as pollFor } from '@ragmesh/testing';
 
 jest.setTimeout(60_000);
 
@@ -24,15 +25,8 @@ interface SummarizeCall {
   maxSentences: number;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The worker's round trips are slower than the shared default allows: 20 s. */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => pollFor(what, probe, timeoutMs);
 
 /** A stand-in generation-proxy: the real proto, a fixed summary, every request recorded. */
 async function startFakeGenerationProxy(calls: SummarizeCall[]): Promise<{ server: grpc.Server; port: number }> {

@@ -8,6 +8,7 @@ import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
 import { authFetch, TEST_API_KEY } from '../../test/auth';
 import { REDACTED } from './dead-letters.use-case';
+import { waitFor } from '@ragmesh/testing';
 
 /*
  * The admin dead-letter endpoints against the real RabbitMQ: a stand-in for the feedback worker consumes
@@ -24,16 +25,6 @@ type Json = any;
 type Requested = Envelope<MessagePayload<'feedback.requested'>>;
 
 jest.setTimeout(30_000);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('admin dead letters (integration)', () => {
   let app: NestExpressApplication;

@@ -10,6 +10,7 @@ import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
 import { FeedbackUseCase } from './feedback.use-case';
 import { authFetch, TEST_API_KEY } from '../../test/auth';
+import { waitFor } from '@ragmesh/testing';
 
 /* The gateway in-process against the real PostgreSQL and RabbitMQ: POST → outbox → relay → broker, and status events back. */
 
@@ -22,16 +23,6 @@ type Requested = Envelope<MessagePayload<'feedback.requested'>>;
 type Json = any;
 
 jest.setTimeout(30_000);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const request = (memberId: string) => ({
   memberId,
