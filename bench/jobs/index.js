@@ -6,10 +6,13 @@
 // Prints one JSON document on stdout and writes bench/results/jobs.json; progress on stderr.
 //
 // Env: BENCH_JOBS (jobs per run, default 3000), BENCH_RAW_MESSAGES (default 30000),
-// BENCH_WORKER_PREFETCH (default 32), RAGMESH_E2E_PORT_OFFSET (default 90), RAGMESH_DIST
-// (compiled tree, default dist; rebuilt first).
-process.env.RAGMESH_E2E_NAME ??= 'ragmesh_bench_jobs';
-process.env.RAGMESH_E2E_PORT_OFFSET ??= '90';
+// BENCH_WORKER_PREFETCH (default 32), BENCH_NAME (database, vhost and log folder
+// .run/<name>-logs; default ragmesh_bench_jobs), BENCH_PORT_OFFSET (or RAGMESH_E2E_PORT_OFFSET,
+// default 90), BENCH_OUT (results file, default bench/results/jobs.json), BENCH_PROFILE=1 (a V8
+// CPU profile of every service over the saturated run, as <service>.cpuprofile in the log folder),
+// RAGMESH_DIST (compiled tree, default dist; rebuilt first).
+process.env.RAGMESH_E2E_NAME = process.env.BENCH_NAME ?? process.env.RAGMESH_E2E_NAME ?? 'ragmesh_bench_jobs';
+process.env.RAGMESH_E2E_PORT_OFFSET = process.env.BENCH_PORT_OFFSET ?? process.env.RAGMESH_E2E_PORT_OFFSET ?? '90';
 const { ROOT } = require('../lib/register-ts');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -34,7 +37,9 @@ const WORKER_PREFETCH = Number(process.env.BENCH_WORKER_PREFETCH ?? 32);
 const PACED_SHARE_OF_SATURATED = 0.8;
 /** A paced run "keeps up" when callbacks arrive at ≥ 95 % of the offered rate. */
 const KEPT_UP = 0.95;
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const OUT_FILE = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : path.join(ROOT, 'bench', 'results', 'jobs.json');
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const LOG_DIR = path.join(ROOT, '.run', `${process.env.RAGMESH_E2E_NAME}-logs`);
 
 const round2 = (x) => Math.round(x * 100) / 100;
 const log = (msg) => process.stderr.write(`bench:jobs ${msg}\n`);
@@ -52,6 +57,22 @@ function build() {
   }
 }
 
+/** Starts (first call) or stops and writes (second call) the CPU profile of each service (cpu-profile-preload.js). */
+function toggleProfiles(services) {
+  for (const { pid } of services) process.kill(pid, 'SIGUSR2');
+}
+
+/** The preload names a profile after its pid: renamed after its service once written. */
+async function nameProfiles(services) {
+  const deadline = Date.now() + 30_000;
+  for (const { name, pid } of services) {
+    const file = path.join(LOG_DIR, `${pid}.cpuprofile`);
+    while (!fs.existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    if (fs.existsSync(file)) fs.renameSync(file, path.join(LOG_DIR, `${name}.cpuprofile`));
+  }
+  log(`CPU profiles of the saturated run in ${path.relative(ROOT, LOG_DIR)}/<service>.cpuprofile`);
+}
+
 async function main() {
   build();
   const node = await RabbitNode.start({ name: 'bench-jobs' });
@@ -62,15 +83,23 @@ async function main() {
     const raw = await measureRawCeiling(node.url, { messages: RAW_MESSAGES });
     const httpFloor = await measureHttpFloor();
     log(`raw ceiling ${raw.messagesPerSecond}/s, bare HTTP round trip ${httpFloor.cpuMsPerRoundTrip} ms CPU; starting the mesh …`);
-    mesh = await startMesh(jobsMeshEnv(node.url, { LOG_LEVEL: 'warn', FEEDBACK_PREFETCH: String(WORKER_PREFETCH) }));
+    const preload = path.join(__dirname, 'cpu-profile-preload.js');
+    const profileEnv = PROFILE ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}`.trim(), BENCH_PROFILE_DIR: LOG_DIR } : {};
+    mesh = await startMesh(jobsMeshEnv(node.url, { LOG_LEVEL: 'warn', FEEDBACK_PREFETCH: String(WORKER_PREFETCH), ...profileEnv }));
 
     await runJobs({ mesh, receiver, label: 'warmup', count: 300, perSecond: Infinity, timeoutMs: 120_000 });
-    const processes = [...meshProcesses(node.url), { name: 'rabbitmq', pid: node.pid }];
+    const services = meshProcesses(node.url);
+    const processes = [...services, { name: 'rabbitmq', pid: node.pid }];
     log(`saturated: ${JOBS} jobs as fast as the gateway takes them …`);
     const loadBefore = os.loadavg()[0];
+    if (PROFILE) toggleProfiles(services);
     const cpuBefore = cpuSnapshot(processes);
     const saturated = await runJobs({ mesh, receiver, label: 'saturated', count: JOBS, perSecond: Infinity, timeoutMs: 600_000 });
     saturated.cpuMsPerJob = cpuMsPerJob(cpuBefore, cpuSnapshot(processes), JOBS);
+    if (PROFILE) {
+      toggleProfiles(services);
+      await nameProfiles(services);
+    }
     // Other work on the machine slows every process here: the 1-minute load average says how much there was.
     saturated.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0]) };
     const targetRate = Math.round(raw.messagesPerSecond * TARGET_SHARE);
@@ -97,8 +126,8 @@ async function main() {
       },
     };
     const json = `${JSON.stringify(report, null, 2)}\n`;
-    fs.mkdirSync(RESULTS_DIR, { recursive: true });
-    fs.writeFileSync(path.join(RESULTS_DIR, 'jobs.json'), json);
+    fs.mkdirSync(path.dirname(OUT_FILE), { recursive: true });
+    fs.writeFileSync(OUT_FILE, json);
     process.stdout.write(json);
   } finally {
     await mesh?.stop();

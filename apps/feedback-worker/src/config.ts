@@ -22,6 +22,11 @@ export const SHAPE = {
   FEEDBACK_MODEL: env.str(LOCAL_FEEDBACK_MODEL),
   /** How often status events not yet confirmed by the broker are published again. */
   FEEDBACK_STATUS_RELAY_INTERVAL_MS: env.int(2_000, { min: 50, max: 60_000 }),
+  /**
+   * How long `running` waits before it is announced to the gateway; a job that ends sooner is
+   * announced by its outcome alone (GET /v1/feedback/:id goes queued → succeeded). 0: at once.
+   */
+  FEEDBACK_RUNNING_EVENT_DELAY_MS: env.int(1_000, { min: 0, max: 60_000 }),
   /** Delays of the requests queue's retries, comma-separated ms; declared on its retry queues, so the same on every replica. */
   FEEDBACK_RETRY_DELAYS_MS: retryDelaysEnv(DEFAULT_RETRY),
   /** Jobs in flight per worker. Each holds a pooled database connection for its lock; the pool is sized from this (jobsPoolSize). */

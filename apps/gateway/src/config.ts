@@ -46,6 +46,11 @@ export const SHAPE = {
   RATE_LIMIT_REQUESTS_PER_MIN: env.int(1200, { min: 1, max: 10_000_000 }),
   RATE_LIMIT_TOKENS_PER_MIN: env.int(1_000_000, { min: 1, max: 1_000_000_000 }),
   RATE_LIMIT_CONCURRENT_STREAMS: env.int(64, { min: 1, max: 100_000 }),
+  // Found API keys are kept in process memory this long (0: read PostgreSQL on every request). A key revoked through
+  // another replica or the CLI still works here for at most this long; through this replica's admin API, not at all.
+  AUTH_CACHE_TTL_MS: env.int(5_000, { min: 0, max: 300_000 }),
+  // Keys kept by that cache (least recently used go first); also bounds the in-memory last_used_at throttle.
+  AUTH_CACHE_MAX_KEYS: env.int(10_000, { min: 1, max: 1_000_000 }),
   DOCUMENTS_BODY_LIMIT: env.str('10mb'),
   DOCUMENTS_MAX_PER_BATCH: env.int(100, { min: 1, max: 10_000 }),
   CHAT_MAX_MESSAGES: env.int(200, { min: 1, max: 10_000 }),

@@ -1,5 +1,5 @@
-export { Messaging, HEARTBEAT_SECONDS, RECONNECT_DELAY_SECONDS, PUBLISH_ATTEMPT_TIMEOUT_MS, CLOSE_DRAIN_TIMEOUT_MS, DEFAULT_DEAD_LETTER_LIMIT } from './messaging';
-export type { MessagingOptions, PublishOptions, ConsumerSpec, DeadLetter } from './messaging';
+export { Messaging, HEARTBEAT_SECONDS, RECONNECT_DELAY_SECONDS, PUBLISH_ATTEMPT_TIMEOUT_MS, CLOSE_DRAIN_TIMEOUT_MS, DEFAULT_DEAD_LETTER_LIMIT, DEFAULT_MAX_BATCH } from './messaging';
+export type { MessagingOptions, PublishOptions, ConsumerSpec, BatchConsumerSpec, DeadLetter } from './messaging';
 export { PermanentError, InvalidMessageError, UnroutableMessageError, PublishNackedError, PublishTimeoutError } from './errors';
 export {
   DEFAULT_RETRY,

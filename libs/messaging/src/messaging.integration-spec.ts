@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
 import { getCorrelationId, metricsRegistry, runWithCorrelationId } from '@ragmesh/observability';
 import { InvalidMessageError, Messaging, PermanentError, UnroutableMessageError } from './index';
-import type { ConsumerSpec } from './index';
+import type { BatchConsumerSpec, ConsumerSpec } from './index';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const RETRY = { delaysMs: [100, 200] };
@@ -197,6 +197,76 @@ describe('Messaging against RabbitMQ', () => {
     expect(letters.find((l) => l.messageId === 'raw-1')?.body).toBe('{"this is": not json');
     expect(handled).toHaveLength(0);
     expect(await queueDepth(queue)).toBe(0);
+  });
+
+  describe('batch consumers', () => {
+    const batchConsumer = (
+      handleBatch: BatchConsumerSpec<'document.deleted'>['handleBatch'],
+      handle: BatchConsumerSpec<'document.deleted'>['handle'],
+    ): BatchConsumerSpec<'document.deleted'> => ({ queue, types: ['document.deleted'], retry: RETRY, maxBatch: 8, handleBatch, handle });
+
+    it('handles the messages that wait together as one batch, in order, once each, and acks them all', async () => {
+      const batches: string[][] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      await messaging.consumeBatches(
+        batchConsumer(
+          async (envelopes) => {
+            batches.push(envelopes.map((e) => e.payload.documentId));
+            // The first batch holds the line while the rest of the messages arrive.
+            if (batches.length === 1) await gate;
+          },
+          async () => {
+            throw new Error('no message should be handled alone');
+          },
+        ),
+      );
+
+      await messaging.publish('document.deleted', { documentId: 'doc-0' });
+      await waitFor(() => batches.length === 1, 'the first batch');
+      for (let i = 1; i <= 20; i++) await messaging.publish('document.deleted', { documentId: `doc-${i}` });
+      // Time for the prefetch (2 × 8) to bring 15 of them to the consumer while the first batch runs.
+      await sleep(300);
+      release();
+
+      await waitFor(() => batches.flat().length === 21, 'every message');
+      expect(batches.flat()).toEqual(Array.from({ length: 21 }, (_, i) => `doc-${i}`));
+      const sizes = batches.slice(1).map((b) => b.length);
+      expect(sizes[0]).toBe(8);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
+      await messaging.close();
+      expect(await queueDepth(queue)).toBe(0);
+    });
+
+    it('handles the messages of a failed batch one by one: only the one that fails again is retried and dead-lettered', async () => {
+      const alone: string[] = [];
+      let batchCalls = 0;
+      await messaging.consumeBatches(
+        batchConsumer(
+          async () => {
+            batchCalls += 1;
+            throw new Error('one bad row fails the statement');
+          },
+          async (envelope) => {
+            alone.push(envelope.payload.documentId);
+            if (envelope.payload.documentId === 'bad') throw new PermanentError('bad row');
+          },
+        ),
+      );
+      // A malformed message among them goes to the dead letters on its own, and the acks of the others must not cover it too early.
+      adminChannel.publish(exchange, 'document.deleted', Buffer.from('not json'), { persistent: true, messageId: 'raw-1' });
+      await Promise.all(['a', 'bad', 'b'].map((documentId) => messaging.publish('document.deleted', { documentId })));
+
+      await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 2, 'two dead letters');
+      await waitFor(() => alone.length === 3, 'each message handled alone');
+      expect(batchCalls).toBeGreaterThanOrEqual(1);
+      expect([...alone].sort()).toEqual(['a', 'b', 'bad']);
+      const reasons = (await messaging.listDeadLetters(queue)).map((l) => l.reason ?? '');
+      expect(reasons.some((r) => r.startsWith('malformed JSON'))).toBe(true);
+      expect(reasons.some((r) => r.includes('bad row'))).toBe(true);
+      await messaging.close();
+      expect(await queueDepth(queue)).toBe(0);
+    });
   });
 
   it('replays dead letters back to the queue, where they are processed', async () => {

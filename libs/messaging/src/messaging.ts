@@ -58,6 +58,22 @@ export interface ConsumerSpec<T extends MessageType> {
   retry?: RetryPolicy;
 }
 
+/**
+ * A consumer that applies the messages waiting at a moment together (say, one SQL statement for
+ * all of them) and acks them with one frame. A batch is cut as soon as the previous one is done,
+ * so under low load a batch is one message and no delay is added; under load batches grow.
+ */
+export interface BatchConsumerSpec<T extends MessageType> extends ConsumerSpec<T> {
+  /**
+   * Handles the batch, in delivery order. When it rejects, each message of the batch goes through
+   * `handle` alone (retries and dead letters stay per message), so it must be all-or-nothing or
+   * idempotent per message.
+   */
+  handleBatch(envelopes: Envelope<MessagePayload<T>>[]): Promise<void>;
+  /** Most messages per batch (DEFAULT_MAX_BATCH); the prefetch defaults to twice this, so the next batch fills while one runs. */
+  maxBatch?: number;
+}
+
 export interface DeadLetter {
   messageId?: string;
   type?: string;
@@ -78,6 +94,7 @@ export const PUBLISH_ATTEMPT_TIMEOUT_MS = 30_000;
 /** close() waits this long for running handlers and unconfirmed publishes before tearing down. */
 export const CLOSE_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_DEAD_LETTER_LIMIT = 100;
+export const DEFAULT_MAX_BATCH = 100;
 
 const QUORUM = { 'x-queue-type': 'quorum' } as const;
 
@@ -86,6 +103,13 @@ interface ActiveConsumer {
   wrapper?: ChannelWrapper;
   channel?: ConfirmChannel;
   consumerTag?: string;
+}
+
+/** A delivered message waiting in a batch; `settled` resolves once it is acked or moved. */
+interface BatchItem<T extends MessageType> {
+  message: ConsumeMessage;
+  envelope: Envelope<MessagePayload<T>>;
+  settled: Deferred;
 }
 
 interface Deferred {
@@ -201,11 +225,21 @@ export class Messaging {
     return envelope;
   }
 
-  async consume<T extends MessageType>(spec: ConsumerSpec<T>): Promise<void> {
+  consume<T extends MessageType>(spec: ConsumerSpec<T>): Promise<void> {
+    return this.startConsumer(spec, spec.prefetch ?? DEFAULT_PREFETCH);
+  }
+
+  /** Like consume(), but messages that arrive together are handled and acked together (BatchConsumerSpec). */
+  consumeBatches<T extends MessageType>(spec: BatchConsumerSpec<T>): Promise<void> {
+    const maxBatch = spec.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) return Promise.reject(new Error(`consumer ${spec.queue}: maxBatch must be a positive integer`));
+    return this.startConsumer({ ...spec, maxBatch }, spec.prefetch ?? 2 * maxBatch);
+  }
+
+  private async startConsumer<T extends MessageType>(spec: ConsumerSpec<T> | BatchConsumerSpec<T>, prefetch: number): Promise<void> {
     const manager = this.manager;
     if (!manager || this.closing) throw new Error('messaging: not connected (call connect() first) or closing');
     const policy = spec.retry ?? DEFAULT_RETRY;
-    const prefetch = spec.prefetch ?? DEFAULT_PREFETCH;
     if (!spec.queue) throw new Error('consumer: queue must not be empty');
     if (spec.types.length === 0) throw new Error(`consumer ${spec.queue}: types must list at least one message type`);
     for (const type of spec.types) {
@@ -446,7 +480,7 @@ export class Messaging {
 
   private async setupConsumer<T extends MessageType>(
     channel: ConfirmChannel,
-    spec: ConsumerSpec<T>,
+    spec: ConsumerSpec<T> | BatchConsumerSpec<T>,
     policy: RetryPolicy,
     prefetch: number,
     state: ActiveConsumer,
@@ -470,6 +504,8 @@ export class Messaging {
     await channel.assertQueue(deadLetterQueueName(spec.queue), { durable: true, arguments: QUORUM });
     if (this.closing) return;
     await channel.prefetch(prefetch);
+    // One batcher per channel: delivery tags, and so acks of several at once, belong to a channel.
+    const deliver = 'handleBatch' in spec ? this.batcher(channel, sender, spec, policy) : (message: ConsumeMessage) => this.onDelivery(channel, sender, message, spec, policy);
     const { consumerTag } = await channel.consume(
       spec.queue,
       (message: ConsumeMessage | null) => {
@@ -477,7 +513,7 @@ export class Messaging {
           this.log.warn({ queue: spec.queue }, 'consumer cancelled by the broker');
           return;
         }
-        void this.track(this.onDelivery(channel, sender, message, spec, policy));
+        void this.track(deliver(message));
       },
       { noAck: false },
     );
@@ -494,15 +530,31 @@ export class Messaging {
     spec: ConsumerSpec<T>,
     policy: RetryPolicy,
   ): Promise<void> {
-    const headers = message.properties.headers as Headers | undefined;
-    const routingKey = message.fields.routingKey;
     const decoded = decodeEnvelope(message.content, spec.types);
     if (!decoded.ok) {
-      this.log.warn({ queue: spec.queue, reason: decoded.reason }, 'unprocessable message; dead-lettering');
-      await this.moveAndAck(channel, sender, message, deadLetterQueueName(spec.queue), deadLetterHeaders(headers, decoded.reason, routingKey), spec.queue, 'dead_lettered');
+      await this.deadLetterUnprocessable(channel, sender, message, spec.queue, decoded.reason);
       return;
     }
-    const envelope = decoded.envelope;
+    await this.handleOne(channel, sender, message, decoded.envelope, spec, policy);
+  }
+
+  private async deadLetterUnprocessable(channel: ConfirmChannel, sender: ConfirmedSender, message: ConsumeMessage, queue: string, reason: string): Promise<void> {
+    this.log.warn({ queue, reason }, 'unprocessable message; dead-lettering');
+    const headers = message.properties.headers as Headers | undefined;
+    await this.moveAndAck(channel, sender, message, deadLetterQueueName(queue), deadLetterHeaders(headers, reason, message.fields.routingKey), queue, 'dead_lettered');
+  }
+
+  /** Runs the handler for one decoded message, then acks it, or moves it to a retry or dead-letter queue. */
+  private async handleOne<T extends MessageType>(
+    channel: ConfirmChannel,
+    sender: ConfirmedSender,
+    message: ConsumeMessage,
+    envelope: Envelope<MessagePayload<T>>,
+    spec: ConsumerSpec<T>,
+    policy: RetryPolicy,
+  ): Promise<void> {
+    const headers = message.properties.headers as Headers | undefined;
+    const routingKey = message.fields.routingKey;
     const attempt = attemptFromHeaders(headers);
     const correlationId = envelope.correlationId ?? stringHeader(headers, CORRELATION_HEADER);
     try {
@@ -520,6 +572,81 @@ export class Messaging {
     }
     this.settle(channel, message, 'ack');
     consumedTotal.inc({ queue: spec.queue, outcome: 'acked' });
+  }
+
+  /**
+   * The delivery callback of a batch consumer: collects decoded messages and runs one batch at a
+   * time; the returned promise settles when the message is acked or moved (close() waits for it).
+   */
+  private batcher<T extends MessageType>(channel: ConfirmChannel, sender: ConfirmedSender, spec: BatchConsumerSpec<T>, policy: RetryPolicy): (message: ConsumeMessage) => Promise<void> {
+    const maxBatch = spec.maxBatch ?? DEFAULT_MAX_BATCH;
+    let waiting: BatchItem<T>[] = [];
+    let scheduled = false;
+    let running = false;
+    /** Delivery tags of malformed messages being dead-lettered: an ack of several at once must not cover them. */
+    const moving = new Set<number>();
+
+    const schedule = (): void => {
+      if (scheduled || running || waiting.length === 0) return;
+      scheduled = true;
+      // setImmediate: the messages parsed from the same socket read join this batch.
+      setImmediate(() => {
+        scheduled = false;
+        running = true;
+        const batch = waiting.slice(0, maxBatch);
+        waiting = waiting.slice(batch.length);
+        void this.runBatch(channel, sender, batch, spec, policy, moving).finally(() => {
+          running = false;
+          schedule();
+        });
+      });
+    };
+
+    return async (message) => {
+      const decoded = decodeEnvelope(message.content, spec.types);
+      if (!decoded.ok) {
+        moving.add(message.fields.deliveryTag);
+        try {
+          await this.deadLetterUnprocessable(channel, sender, message, spec.queue, decoded.reason);
+        } finally {
+          moving.delete(message.fields.deliveryTag);
+        }
+        return;
+      }
+      const settled = deferred();
+      waiting.push({ message, envelope: decoded.envelope, settled });
+      schedule();
+      await settled.promise;
+    };
+  }
+
+  /** Never rejects: the batch is acked when its handler succeeds, otherwise each message is handled alone. */
+  private async runBatch<T extends MessageType>(
+    channel: ConfirmChannel,
+    sender: ConfirmedSender,
+    batch: BatchItem<T>[],
+    spec: BatchConsumerSpec<T>,
+    policy: RetryPolicy,
+    moving: ReadonlySet<number>,
+  ): Promise<void> {
+    try {
+      await spec.handleBatch(batch.map((item) => item.envelope));
+    } catch (error) {
+      this.log.warn({ queue: spec.queue, size: batch.length, err: errorMessage(error) }, 'batch handler failed; handling its messages one by one');
+      await Promise.all(batch.map((item) => this.handleOne(channel, sender, item.message, item.envelope, spec, policy).finally(() => item.settled.resolve())));
+      return;
+    }
+    // Earlier batches are settled and later deliveries have higher tags: one ack covers the batch
+    // unless a malformed message below its last tag is still being moved.
+    const last = batch[batch.length - 1].message;
+    const lastTag = last.fields.deliveryTag;
+    const covered = batch.length > 1 && ![...moving].some((tag) => tag < lastTag);
+    if (covered) this.settleUpTo(channel, last);
+    for (const item of batch) {
+      if (!covered) this.settle(channel, item.message, 'ack');
+      consumedTotal.inc({ queue: spec.queue, outcome: 'acked' });
+      item.settled.resolve();
+    }
   }
 
   // The original is acked only once its copy is confirmed, so a message is never in neither place.
@@ -551,6 +678,15 @@ export class Messaging {
     } catch (error) {
       // The delivering channel is gone; the broker redelivers the message on the next channel.
       this.log.warn({ err: errorMessage(error) }, `${outcome} not sent: channel closed`);
+    }
+  }
+
+  /** Acks `message` and every earlier delivery of its channel not acked yet (basic.ack multiple). */
+  private settleUpTo(channel: ConfirmChannel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message, true);
+    } catch (error) {
+      this.log.warn({ err: errorMessage(error) }, 'ack not sent: channel closed');
     }
   }
 

@@ -1,9 +1,7 @@
-import axios, { type AxiosResponse } from 'axios';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import http from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import type { Readable } from 'node:stream';
 import { type AllowList, checkAddress, isHostAllowListed, parseAllowList, unbracket } from './address-policy';
 import { OutboundError } from './errors';
 
@@ -50,6 +48,16 @@ export interface OutboundResponse {
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 /** Fetch's rule: credentials are not carried to another origin. */
 const CROSS_ORIGIN_STRIPPED_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+/** Sent when the caller names none: who is calling, for the receiver's logs. */
+export const OUTBOUND_USER_AGENT = 'ragmesh-outbound';
+
+/** A response whose body is not read yet. */
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+}
 
 interface Hop {
   url: URL;
@@ -100,7 +108,7 @@ export class OutboundHttpClient {
     let hop: Hop = { url: this.checkUrl(req.url), method: req.method ?? 'GET', headers: { ...(req.headers ?? {}) }, body: req.body };
     const redirects: string[] = [];
     for (;;) {
-      let response: AxiosResponse<Readable>;
+      let response: Answer;
       try {
         response = await this.send(hop, signal);
       } catch (err) {
@@ -108,7 +116,7 @@ export class OutboundHttpClient {
       }
       const next = maxRedirects > 0 ? this.redirectOf(hop, response) : undefined;
       if (!next) return this.readResponse(response, hop.url.href, redirects, maxBytes, timeout, timeoutMs);
-      response.data.destroy();
+      response.body.destroy();
       if (redirects.length >= maxRedirects) {
         throw new OutboundError('TOO_MANY_REDIRECTS', `more than ${maxRedirects} redirects`, hop.url.href);
       }
@@ -127,26 +135,30 @@ export class OutboundHttpClient {
     this.httpsAgent.destroy();
   }
 
-  private send(hop: Hop, signal: AbortSignal): Promise<AxiosResponse<Readable>> {
-    return axios.request<Readable>({
-      url: hop.url.href,
-      method: hop.method,
-      headers: hop.headers,
-      data: hop.body,
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      // An environment proxy would resolve the host itself, past our lookup.
-      proxy: false,
-      maxRedirects: 0,
-      responseType: 'stream',
-      validateStatus: () => true,
-      signal,
+  // node:http itself, not a client library: one callback is one request on a kept-alive socket,
+  // and nothing is added between the guarded agent and the wire (no proxy from the environment,
+  // no redirects followed behind our back, no decompression).
+  private send(hop: Hop, signal: AbortSignal): Promise<Answer> {
+    const body = typeof hop.body === 'string' ? Buffer.from(hop.body, 'utf8') : hop.body;
+    const headers: Record<string, string> = { ...hop.headers };
+    const names = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+    if (!names.has('user-agent')) headers['User-Agent'] = OUTBOUND_USER_AGENT;
+    if (body && !names.has('content-length')) headers['Content-Length'] = String(body.length);
+    const secure = hop.url.protocol === 'https:';
+    return new Promise<Answer>((resolve, reject) => {
+      const req = (secure ? https : http).request(
+        hop.url,
+        { method: hop.method, headers, agent: secure ? this.httpsAgent : this.httpAgent, signal },
+        (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      );
+      req.on('error', reject);
+      req.end(body);
     });
   }
 
   /** The next hop when `response` is a redirect this client follows; undefined to hand it to the caller. */
-  private redirectOf(hop: Hop, response: AxiosResponse<Readable>): Hop | undefined {
-    const location = response.headers.location as unknown;
+  private redirectOf(hop: Hop, response: Answer): Hop | undefined {
+    const location = response.headers.location;
     if (!REDIRECT_STATUSES.has(response.status) || typeof location !== 'string') return undefined;
     const keepsMethod = response.status === 307 || response.status === 308;
     // A 301/302/303 would turn a POST into a bodiless GET: the receiver would never see the payload.
@@ -187,7 +199,7 @@ export class OutboundHttpClient {
   }
 
   private async readResponse(
-    response: AxiosResponse<Readable>,
+    response: Answer,
     url: string,
     redirects: string[],
     maxBytes: number,
@@ -197,11 +209,11 @@ export class OutboundHttpClient {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of response.data) {
+      for await (const chunk of response.body) {
         const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
         size += buffer.length;
         if (size > maxBytes) {
-          response.data.destroy();
+          response.body.destroy();
           throw new OutboundError('RESPONSE_TOO_LARGE', `response body over ${maxBytes} bytes`, url);
         }
         chunks.push(buffer);
@@ -248,9 +260,9 @@ function toOutboundError(err: unknown, url: string): OutboundError {
   return new OutboundError('NETWORK', message, url, { cause: err });
 }
 
-function flattenHeaders(headers: AxiosResponse['headers']): Record<string, string> {
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+  for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || value === null) continue;
     flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
   }

@@ -3,7 +3,7 @@ import type { AppConfig } from '../config';
 import { GenerationRepository, GrpcGenerationRepository } from '../grpc/generation.repository';
 import { CALLBACK_OPTIONS, CallbackClient, type CallbackOptions, OutboundCallbackClient } from './callback.client';
 import { FeedbackMetrics } from './feedback.metrics';
-import { AmqpJobEvents, JobEvents, STATUS_RELAY_OPTIONS, StatusRelay, type StatusRelayOptions } from './job-events';
+import { AmqpJobEvents, JobEvents, STATUS_EVENT_OPTIONS, STATUS_RELAY_OPTIONS, type StatusEventOptions, StatusRelay, type StatusRelayOptions } from './job-events';
 import { JobsRepository, TypeOrmJobsRepository } from './jobs.repository';
 import { FEEDBACK_GENERATION_OPTIONS, type FeedbackGenerationOptions, ProcessFeedbackUseCase } from './process-feedback.use-case';
 import { REQUESTS_OPTIONS, RequestsConsumer, type RequestsOptions } from './requests.consumer';
@@ -15,6 +15,7 @@ type FeedbackConfig = Pick<
   | 'OUTBOUND_ALLOWLIST'
   | 'FEEDBACK_MODEL'
   | 'FEEDBACK_STATUS_RELAY_INTERVAL_MS'
+  | 'FEEDBACK_RUNNING_EVENT_DELAY_MS'
   | 'FEEDBACK_RETRY_DELAYS_MS'
   | 'FEEDBACK_PREFETCH'
 >;
@@ -29,6 +30,7 @@ export class FeedbackModule {
     };
     const generationOptions: FeedbackGenerationOptions = { model: config.FEEDBACK_MODEL };
     const relayOptions: StatusRelayOptions = { intervalMs: config.FEEDBACK_STATUS_RELAY_INTERVAL_MS };
+    const eventOptions: StatusEventOptions = { runningDelayMs: config.FEEDBACK_RUNNING_EVENT_DELAY_MS };
     const requestsOptions: RequestsOptions = { retry: config.FEEDBACK_RETRY_DELAYS_MS, prefetch: config.FEEDBACK_PREFETCH };
     return {
       module: FeedbackModule,
@@ -37,6 +39,7 @@ export class FeedbackModule {
         { provide: CALLBACK_OPTIONS, useValue: callbackOptions },
         { provide: FEEDBACK_GENERATION_OPTIONS, useValue: generationOptions },
         { provide: STATUS_RELAY_OPTIONS, useValue: relayOptions },
+        { provide: STATUS_EVENT_OPTIONS, useValue: eventOptions },
         { provide: REQUESTS_OPTIONS, useValue: requestsOptions },
         { provide: JobsRepository, useClass: TypeOrmJobsRepository },
         { provide: CallbackClient, useClass: OutboundCallbackClient },

@@ -1,10 +1,19 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { type Messaging, MESSAGING } from '@ragmesh/messaging';
 import { JobsRepository, type StatusChange, type StatusMark } from './jobs.repository';
 
 export const STATUS_RELAY_OPTIONS = Symbol('FEEDBACK_STATUS_RELAY_OPTIONS');
 export interface StatusRelayOptions {
   intervalMs: number;
+}
+
+export const STATUS_EVENT_OPTIONS = Symbol('FEEDBACK_STATUS_EVENT_OPTIONS');
+export interface StatusEventOptions {
+  /**
+   * FEEDBACK_RUNNING_EVENT_DELAY_MS: `running` is announced this long after it is entered, and
+   * not at all when the job's next status comes first (0: at once).
+   */
+  runningDelayMs: number;
 }
 /** Rows re-published per relay pass. */
 export const STATUS_RELAY_BATCH = 100;
@@ -20,21 +29,62 @@ export abstract class JobEvents {
   abstract publish(change: StatusChange): Promise<void>;
 }
 
+/**
+ * The gateway keeps only a job's latest status, so a `running` that its outcome follows within
+ * runningDelayMs is never sent: one publish, one broker message and one status update fewer per
+ * job. Its row needs no mark either (the outcome's stamp replaces it); on shutdown a held
+ * `running` is sent at once.
+ */
 @Injectable()
-export class AmqpJobEvents extends JobEvents {
+export class AmqpJobEvents extends JobEvents implements OnModuleDestroy {
   private readonly logger = new Logger(AmqpJobEvents.name);
   /** Confirmed transitions not yet marked in their rows: written by one UPDATE per batch, not one commit per event. */
   private readonly confirmed: StatusMark[] = [];
   private marking: Promise<void> | undefined;
+  /** `running` transitions waiting out the delay, by job id; `send` publishes now, `drop` forgets. */
+  private readonly held = new Map<string, { send(): Promise<void>; drop(): void }>();
 
   constructor(
     @Inject(MESSAGING) private readonly messaging: Messaging,
     private readonly jobs: JobsRepository,
+    @Optional() @Inject(STATUS_EVENT_OPTIONS) private readonly options: StatusEventOptions = { runningDelayMs: 0 },
   ) {
     super();
   }
 
-  async statusChanged(change: StatusChange): Promise<void> {
+  statusChanged(change: StatusChange): Promise<void> {
+    this.held.get(change.jobId)?.drop();
+    if (change.status === 'running' && this.options.runningDelayMs > 0) return this.hold(change);
+    return this.announce(change);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.held.values()].map((h) => h.send()));
+  }
+
+  /** Resolves once the transition is announced or superseded. */
+  private hold(change: StatusChange): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const release = (): void => {
+        clearTimeout(timer);
+        this.held.delete(change.jobId);
+      };
+      const send = (): Promise<void> => {
+        release();
+        return this.announce(change).then(resolve);
+      };
+      const timer = setTimeout(() => void send(), this.options.runningDelayMs);
+      this.held.set(change.jobId, {
+        send,
+        drop: () => {
+          release();
+          resolve();
+        },
+      });
+    });
+  }
+
+  private async announce(change: StatusChange): Promise<void> {
     try {
       await this.publish(change);
     } catch (err) {

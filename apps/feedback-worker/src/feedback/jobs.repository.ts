@@ -30,10 +30,11 @@ export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 
 /** feedback.jobs and feedback.processed_messages, as the use-case sees them. */
 export abstract class JobsRepository {
-  /** This message was processed already, or the job succeeded (whichever message asked for it). */
-  abstract alreadyDone(envelopeId: string, jobId: string): Promise<boolean>;
-  /** Creates the job when new, then marks it running and counts the attempt. */
-  abstract start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }>;
+  /**
+   * Null when this message was processed already or the job succeeded (whichever message asked
+   * for it); otherwise creates the job when new, marks it running and counts the attempt.
+   */
+  abstract start(envelopeId: string, job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange } | null>;
   /** In one transaction: the job succeeded with its content, and the envelope id is recorded. */
   abstract succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange>;
   abstract fail(jobId: string, status: Extract<JobStatus, 'failed' | 'dead'>, error: string): Promise<StatusChange>;
@@ -75,28 +76,23 @@ export class TypeOrmJobsRepository extends JobsRepository {
     super();
   }
 
-  async alreadyDone(envelopeId: string, jobId: string): Promise<boolean> {
-    // One round trip for both checks; a job row is only `succeeded` once its callback was delivered.
-    const [row]: { done: boolean }[] = await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM feedback.processed_messages WHERE id = $1)
-           OR EXISTS (SELECT 1 FROM feedback.jobs WHERE id = $2 AND status = 'succeeded') AS done`,
-      [envelopeId, jobId],
-    );
-    return row?.done === true;
-  }
-
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
-    // xmax = 0 only on a freshly inserted row: tells a new job from a retried one in one statement.
+  async start(envelopeId: string, job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange } | null> {
+    // One round trip for the done check and the transition (the caller holds the job's lock, so
+    // nothing changes between them); a job row is only `succeeded` once its callback was delivered.
+    // xmax = 0 only on a freshly inserted row: tells a new job from a retried one.
     const rows: (ChangeRow & { created: boolean })[] = await this.ds.query(
       `INSERT INTO feedback.jobs AS j (id, member_id, callback_url, status, attempts, status_changed_at)
-       VALUES ($1, $2, $3, 'running', 1, ${STAMP})
+       SELECT $1::uuid, $2::text, $3::text, 'running', 1, ${STAMP}
+       WHERE NOT EXISTS (SELECT 1 FROM feedback.processed_messages WHERE id = $4)
+         AND NOT EXISTS (SELECT 1 FROM feedback.jobs WHERE id = $1::uuid AND status = 'succeeded')
        ON CONFLICT (id) DO UPDATE
          SET status = 'running', attempts = j.attempts + 1, member_id = EXCLUDED.member_id,
              callback_url = EXCLUDED.callback_url, status_changed_at = ${STAMP}, updated_at = now()
        RETURNING (xmax = 0) AS created, ${CHANGE_COLUMNS}`,
-      [job.id, job.memberId, job.callbackUrl],
+      [job.id, job.memberId, job.callbackUrl, envelopeId],
     );
-    return { created: rows[0]?.created === true, change: toChange(rows[0]) };
+    if (rows.length === 0) return null;
+    return { created: rows[0].created === true, change: toChange(rows[0]) };
   }
 
   async succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange> {

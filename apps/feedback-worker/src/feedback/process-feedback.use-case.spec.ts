@@ -27,10 +27,8 @@ class InMemoryJobs extends JobsRepository {
   readonly processed = new Set<string>();
   readonly locked = new Set<string>();
 
-  async alreadyDone(envelopeId: string, jobId: string): Promise<boolean> {
-    return this.processed.has(envelopeId) || this.jobs.get(jobId)?.status === 'succeeded';
-  }
-  async start(job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange }> {
+  async start(envelopeId: string, job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange } | null> {
+    if (this.processed.has(envelopeId) || this.jobs.get(job.id)?.status === 'succeeded') return null;
     const existing = this.jobs.get(job.id);
     const attempts = (existing?.attempts ?? 0) + 1;
     this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts });

@@ -71,9 +71,9 @@ export class ProcessFeedbackUseCase {
 
   private async run(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
     // Never deliver twice, whichever message asked for it.
-    if (await this.jobs.alreadyDone(cmd.envelopeId, cmd.jobId)) return 'duplicate';
-
-    const { created, change: running } = await this.jobs.start({ id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
+    const started = await this.jobs.start(cmd.envelopeId, { id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
+    if (!started) return 'duplicate';
+    const { created, change: running } = started;
     if (created) this.metrics.transition('queued');
     // Not awaited: the job does not wait for the broker's confirm of `running` (the row keeps it pending until then).
     void this.entered(running);

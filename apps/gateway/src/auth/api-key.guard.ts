@@ -8,9 +8,10 @@ import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { isStreamRequest } from '../http/request-timeout';
 import { API_KEY_PATTERN, keyPrefix, type Scope } from './api-key';
-import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
+import { ApiKeyLookup } from './api-key-lookup';
+import type { ApiKeyRecord } from './api-keys.repository';
 import type { AuthenticatedRequest, Principal } from './principal';
-import { type LimitState, RateLimits } from './rate-limits';
+import { type Charge, type LimitState, RateLimits } from './rate-limits';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE } from './scopes.decorator';
 
 type GuardConfig = Pick<AppConfig, 'CHAT_MAX_MESSAGES' | 'CHAT_MAX_PROMPT_TOKENS' | 'DOCUMENTS_MAX_PER_BATCH'>;
@@ -81,7 +82,7 @@ export class ApiKeyGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeysRepository,
+    private readonly lookup: ApiKeyLookup,
     private readonly limits: RateLimits,
     @Inject(APP_CONFIG) private readonly config: GuardConfig,
     metrics: MetricsService,
@@ -115,13 +116,21 @@ export class ApiKeyGuard implements CanActivate {
       throw new Refused(HttpStatus.FORBIDDEN, 'missing_scope', `API key ${record.prefix}… lacks the '${scope}' scope`);
     }
     req.principal = { keyId: record.id, name: record.name, prefix: record.prefix, tenant: record.tenant, scopes: record.scopes } satisfies Principal;
-    this.keys.touch(record.id).catch((err: unknown) => this.logger.warn(`last_used_at not written: ${String(err)}`));
+    this.lookup.touch(record.id);
 
-    const requests = await this.limits.consume('requests', record.id);
-    setLimitHeaders(res, requests);
-    if (!requests.allowed) throw tooMany(res, requests);
-    this.checkBatch(req);
-    if (scope === 'chat' && Array.isArray((req.body as { messages?: unknown } | undefined)?.messages)) await this.admitChat(req, res, record.id);
+    // What a 422 would refuse is known before counting anything; the request budget still counts such a request.
+    const { charges, oversized } = this.admission(req, scope);
+    const { states, refused } = await this.limits.consumeAll(record.id, [{ limit: 'requests' }, ...charges]);
+    setLimitHeaders(res, states[0]);
+    // The same precedence as counting one limit after another: requests (429), size (422), tokens, streams (429).
+    if (refused?.limit === 'requests') throw tooMany(res, refused);
+    if (oversized) throw oversized;
+    if (refused) throw tooMany(res, refused);
+    if (charges.some((c) => c.limit === 'streams')) {
+      res.once('close', () => {
+        this.limits.release('streams', record.id).catch((err: unknown) => this.logger.warn(`stream slot not released: ${String(err)}`));
+      });
+    }
     return true;
   }
 
@@ -129,7 +138,7 @@ export class ApiKeyGuard implements CanActivate {
     const key = presentedKey(req);
     if (!key) throw unauthorized('missing_key', 'missing API key: send Authorization: Bearer <key>');
     if (!API_KEY_PATTERN.test(key)) throw unauthorized('malformed_key', 'malformed API key');
-    const record = await this.keys.findByKey(key);
+    const record = await this.lookup.find(key);
     const prefix = keyPrefix(key);
     if (!record) {
       this.logger.warn({ key: prefix }, 'unknown API key');
@@ -146,33 +155,26 @@ export class ApiKeyGuard implements CanActivate {
     return record;
   }
 
-  private checkBatch(req: Request): void {
+  /**
+   * The batch size, then for a chat the message count and prompt size (422: retrying cannot help);
+   * else what a chat costs the key's token and stream budgets (the request itself is always counted).
+   */
+  private admission(req: Request, scope: Scope): { charges: Charge[]; oversized?: Refused } {
+    const refuse = (field: string, reason: string) => ({ charges: [], oversized: unprocessable(field, reason) });
     const documents = (req.body as { documents?: unknown } | undefined)?.documents;
     if (Array.isArray(documents) && documents.length > this.config.DOCUMENTS_MAX_PER_BATCH) {
-      throw unprocessable('documents', `at most ${this.config.DOCUMENTS_MAX_PER_BATCH} documents per request (got ${documents.length})`);
+      return refuse('documents', `at most ${this.config.DOCUMENTS_MAX_PER_BATCH} documents per request (got ${documents.length})`);
     }
-  }
-
-  /** Message count and prompt size first (422: retrying cannot help), then the key's token and stream budgets (429). */
-  private async admitChat(req: Request, res: Response, keyId: string): Promise<void> {
-    const messages = (req.body as { messages: unknown[] }).messages;
+    const messages = (req.body as { messages?: unknown } | undefined)?.messages;
+    if (scope !== 'chat' || !Array.isArray(messages)) return { charges: [] };
     if (messages.length > this.config.CHAT_MAX_MESSAGES) {
-      throw unprocessable('messages', `at most ${this.config.CHAT_MAX_MESSAGES} messages per request (got ${messages.length})`);
+      return refuse('messages', `at most ${this.config.CHAT_MAX_MESSAGES} messages per request (got ${messages.length})`);
     }
     const promptTokens = countTokens(messages.map(messageText).join('\n'));
     if (promptTokens > this.config.CHAT_MAX_PROMPT_TOKENS) {
-      throw unprocessable('messages', `the prompt is ${promptTokens} tokens; at most ${this.config.CHAT_MAX_PROMPT_TOKENS} are accepted`);
+      return refuse('messages', `the prompt is ${promptTokens} tokens; at most ${this.config.CHAT_MAX_PROMPT_TOKENS} are accepted`);
     }
-    const tokens = await this.limits.consume('tokens', keyId, Math.max(1, promptTokens));
-    if (!tokens.allowed) throw tooMany(res, tokens);
-    if (!isStreamRequest(req)) return;
-    const streams = await this.limits.consume('streams', keyId);
-    if (!streams.allowed) {
-      await this.limits.release('streams', keyId);
-      throw tooMany(res, streams);
-    }
-    res.once('close', () => {
-      this.limits.release('streams', keyId).catch((err: unknown) => this.logger.warn(`stream slot not released: ${String(err)}`));
-    });
+    const tokens: Charge = { limit: 'tokens', points: Math.max(1, promptTokens) };
+    return { charges: isStreamRequest(req) ? [tokens, { limit: 'streams' }] : [tokens] };
   }
 }

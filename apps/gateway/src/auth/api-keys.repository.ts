@@ -35,8 +35,11 @@ interface ApiKeyRow {
 }
 
 const COLUMNS = 'id, name, prefix, tenant, scopes, expires_at, revoked_at, last_used_at, created_at';
-/** last_used_at is written at most this often per key, so a busy key costs no write per request. */
-const LAST_USED_RESOLUTION = '1 minute';
+/**
+ * last_used_at is written at most this often per key, so a busy key costs no write per request: each process
+ * skips the UPDATE in memory (ApiKeyLookup), and the WHERE below keeps several replicas from each writing it.
+ */
+export const LAST_USED_RESOLUTION_MS = 60_000;
 
 const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
   id: r.id,
@@ -71,8 +74,12 @@ export class ApiKeysRepository {
     );
   }
 
-  async findByKey(key: string): Promise<ApiKeyRecord | null> {
-    const rows = await this.ds.query<ApiKeyRow[]>(`SELECT ${COLUMNS} FROM gateway.api_keys WHERE hash = $1`, [hashApiKey(key)]);
+  findByKey(key: string): Promise<ApiKeyRecord | null> {
+    return this.findByHash(hashApiKey(key));
+  }
+
+  async findByHash(hash: string): Promise<ApiKeyRecord | null> {
+    const rows = await this.ds.query<ApiKeyRow[]>(`SELECT ${COLUMNS} FROM gateway.api_keys WHERE hash = $1`, [hash]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -103,8 +110,8 @@ export class ApiKeysRepository {
 
   async touch(id: string): Promise<void> {
     await this.ds.query(
-      `UPDATE gateway.api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '${LAST_USED_RESOLUTION}')`,
-      [id],
+      `UPDATE gateway.api_keys SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond')`,
+      [id, LAST_USED_RESOLUTION_MS],
     );
   }
 }

@@ -1,6 +1,7 @@
 import { HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { ApiError, NotFound } from '../http/api-error';
 import type { Scope } from './api-key';
+import { ApiKeyLookup } from './api-key-lookup';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
 
 export interface CreateKeyCommand {
@@ -18,7 +19,10 @@ export interface CreateKeyCommand {
 export class ApiKeysUseCase {
   private readonly logger = new Logger('auth');
 
-  constructor(private readonly keys: ApiKeysRepository) {}
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly lookup: ApiKeyLookup,
+  ) {}
 
   async create(command: CreateKeyCommand, callerTenant: string): Promise<{ key: string; record: ApiKeyRecord }> {
     if (command.tenant !== callerTenant) {
@@ -38,6 +42,8 @@ export class ApiKeysUseCase {
     // Another tenant's key is reported as missing: its existence is not the caller's to know.
     if (!existing || existing.tenant !== callerTenant) throw new NotFound(`API key ${id} not found`);
     const revoked = await this.keys.revoke(id);
+    // This replica refuses the key from the next request on; others within AUTH_CACHE_TTL_MS.
+    this.lookup.forget(id);
     if (!revoked) throw new NotFound(`API key ${id} not found`);
     this.logger.log({ key: revoked.prefix, tenant: revoked.tenant }, 'API key revoked');
     return revoked;

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiKeyGuard } from './api-key.guard';
+import { ApiKeyLookup } from './api-key-lookup';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysUseCase } from './api-keys.use-case';
@@ -18,6 +19,7 @@ export class AuthModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         ApiKeysRepository,
+        ApiKeyLookup,
         ApiKeysUseCase,
         RateLimits,
         BootstrapKey,

@@ -16,6 +16,22 @@ export interface LimitState {
   allowed: boolean;
 }
 
+export interface Charge {
+  limit: LimitName;
+  /** 1 when unset. */
+  points?: number;
+}
+
+export interface Admission {
+  /** One per charge, in the order given. */
+  states: LimitState[];
+  /** The first refusing limit; its state is what the 429 reports. */
+  refused?: LimitState;
+}
+
+/** The one limit a refused request stays charged on. */
+const KEPT_ON_REFUSAL: LimitName = 'requests';
+
 type LimitsConfig = Pick<
   AppConfig,
   'RATE_LIMIT_STORE' | 'REDIS_URL' | 'RATE_LIMIT_REQUESTS_PER_MIN' | 'RATE_LIMIT_TOKENS_PER_MIN' | 'RATE_LIMIT_CONCURRENT_STREAMS'
@@ -78,6 +94,31 @@ export class RateLimits implements OnApplicationShutdown {
       if (isLimiterRes(rejection)) return this.state(limit, rejection, false);
       throw rejection;
     }
+  }
+
+  /**
+   * Counts every charge at once: the store round trips run side by side, so admission costs one
+   * round trip of latency instead of one per limit. `refused` is the first refusing limit in the
+   * order given. A refused request keeps its `requests` point (that limit counts attempts: giving
+   * it back would let a key whose token budget is spent retry without bound) and gets every other
+   * point back, the refusing limit's too: it used no tokens and holds no stream slot.
+   */
+  async consumeAll(keyId: string, charges: readonly Charge[]): Promise<Admission> {
+    const settled = await Promise.allSettled(charges.map((c) => this.consume(c.limit, keyId, c.points ?? 1)));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const states = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+    const refused = states.find((s) => s && !s.allowed);
+    if (failure || refused) {
+      // A store error (with the memory insurance gone too) refuses like a limit: nothing it took stays taken.
+      await Promise.all(
+        charges.map(async (c, i) => {
+          if (!states[i] || c.limit === KEPT_ON_REFUSAL) return;
+          await this.release(c.limit, keyId, c.points ?? 1).catch((err: unknown) => this.logger.warn(`${c.limit} points not given back: ${String(err)}`));
+        }),
+      );
+    }
+    if (failure) throw failure.reason;
+    return { states: states as LimitState[], refused };
   }
 
   /** Gives points back (a closed stream's slot). */

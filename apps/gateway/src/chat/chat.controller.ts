@@ -16,7 +16,7 @@ import { ChatMetrics } from './chat.metrics';
 import { chatRequestSchema, type ChatRequestBody } from './chat.schema';
 import { ChatCommand, ChatEvent, ChatMessage, ChatSession, ChatUseCase } from './chat.use-case';
 import { ClientGone, followRecording, recordSession, STREAM_ID_HEADER, StreamFailed } from './native-stream';
-import { chunk, completion, type CompletionMeta, newCompletionId, unixSeconds, usageChunk } from './openai-format';
+import { chunk, completion, type CompletionMeta, deltaChunkJson, newCompletionId, unixSeconds, usageChunk } from './openai-format';
 import { type StreamEvents } from './named-sse';
 import { parseResumeRequest } from './resume-request';
 import { SseWriter } from './sse';
@@ -287,6 +287,7 @@ export class ChatController {
   ): Promise<void> {
     const sse = new SseWriter(res);
     const includeUsage = body.stream_options?.include_usage === true;
+    const deltaJson = deltaChunkJson(meta);
     let sawToken = false;
     const begin = () => {
       if (sse.hasStarted) return;
@@ -300,7 +301,7 @@ export class ChatController {
           if (event.type === 'delta') {
             if (!sawToken) onFirstToken();
             sawToken = true;
-            sse.send(chunk(meta, { content: event.text }));
+            sse.send(deltaJson(event.text));
             return;
           }
           const final = { ...meta, model: event.model };

@@ -73,3 +73,16 @@ export function chunk(
 export function usageChunk(meta: CompletionMeta, usage: TurnUsage): ChatCompletionChunk {
   return { id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, choices: [], usage };
 }
+
+const DELTA_TAIL = '},"finish_reason":null}]}';
+const EMPTY_CONTENT = '"content":""';
+
+/**
+ * The JSON of one stream's content-delta chunks: `chunk(meta, { content })` serialized, with
+ * everything around the text computed once per stream; per token only the text is escaped.
+ */
+export function deltaChunkJson(meta: CompletionMeta): (content: string) => string {
+  const empty = JSON.stringify(chunk(meta, { content: '' }));
+  const head = empty.slice(0, empty.length - DELTA_TAIL.length - EMPTY_CONTENT.length) + '"content":';
+  return (content) => head + JSON.stringify(content) + DELTA_TAIL;
+}

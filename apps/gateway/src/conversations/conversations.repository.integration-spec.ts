@@ -108,4 +108,38 @@ describe('PgConversationsRepository (real PostgreSQL)', () => {
     const id = await withTurns(1);
     await expect(repo.openWithHistory(id, 'another-tenant', HISTORY_TURNS)).rejects.toBeInstanceOf(NotFound);
   });
+
+  it('records the first turn of a new conversation at once, while its row insert may still be running', async () => {
+    const { conversation } = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    await expect(repo.recordTurn({ conversationId: conversation.id, question: 'q0', answer: 'a0', model: 'm', references: [], usage: USAGE })).resolves.toEqual({
+      turnIndex: 0,
+    });
+    expect((await repo.find(conversation.id, TENANT))?.turnCount).toBe(1);
+    expect(await repo.find(conversation.id, 'another-tenant')).toBeNull();
+  });
+
+  it('stores a new conversation with its first turn when the early insert failed, and never into another tenant’s row', async () => {
+    // The same database, but the new-conversation insert fails as a dropped connection would.
+    const flaky = new Proxy(ds, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+        return (sql: string, params?: unknown[]) =>
+          /^INSERT INTO gateway\.conversations \(id, tenant\) VALUES/.test(sql) ? Promise.reject(new Error('connection reset')) : target.query(sql, params);
+      },
+    });
+    const lossy = new PgConversationsRepository(flaky);
+    const { conversation } = await lossy.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    expect(await lossy.find(conversation.id, TENANT)).toBeNull();
+    const first = { conversationId: conversation.id, question: 'q0', answer: 'a0', model: 'm', references: [], usage: USAGE };
+    await expect(lossy.recordTurn(first)).resolves.toEqual({ turnIndex: 0 });
+    await expect(lossy.recordTurn({ ...first, question: 'q1' })).resolves.toEqual({ turnIndex: 1 });
+    expect(await lossy.find(conversation.id, TENANT)).toMatchObject({ turnCount: 2 });
+    expect(texts(await lossy.messagesBetween(conversation.id, 0, 2))).toEqual(['0:user:q0', '0:assistant:a0', '1:user:q1', '1:assistant:a0']);
+
+    const taken = await lossy.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    await ds.query(`INSERT INTO gateway.conversations (id, tenant) VALUES ($1, 'another-tenant')`, [taken.conversation.id]);
+    await expect(lossy.recordTurn({ ...first, conversationId: taken.conversation.id })).rejects.toBeInstanceOf(UnknownConversationError);
+    const [row] = await ds.query(`SELECT tenant, turn_count FROM gateway.conversations WHERE id = $1`, [taken.conversation.id]);
+    expect(row).toEqual({ tenant: 'another-tenant', turn_count: 0 });
+  });
 });

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import { NotFound } from '../http/api-error';
@@ -23,7 +24,8 @@ export abstract class ConversationsRepository {
   abstract findOrCreate(id: string | undefined, tenant: string): Promise<Conversation>;
   /**
    * findOrCreate and the messages of the turns a prompt remembers (from memoryStart on), before the first token.
-   * This default takes two round trips; the PostgreSQL one takes one.
+   * This default takes two round trips; the PostgreSQL one takes one, and none for a new conversation (no id): it has
+   * no memory, so its row is stored while generation starts, and recordTurn and find for its id wait for that.
    */
   async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
     const conversation = await this.findOrCreate(id, tenant);
@@ -84,6 +86,24 @@ const UPSERT_CONVERSATION = `INSERT INTO gateway.conversations (id, tenant) VALU
   ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id WHERE conversations.tenant = EXCLUDED.tenant
   RETURNING ${CONVERSATION_COLUMNS}`;
 
+/** $1 id made by this process, $2 tenant. Nothing returned: the id is taken (by a follow-up turn already, or, never in practice, by another tenant). */
+const INSERT_NEW_CONVERSATION = `INSERT INTO gateway.conversations (id, tenant) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`;
+
+/** recordTurn's counter bump for a conversation whose row exists. $1 id. */
+const BUMP_TURN = `UPDATE gateway.conversations SET turn_count = turn_count + 1, updated_at = now()
+         WHERE id = $1 RETURNING id, turn_count - 1 AS turn_index`;
+
+/** The bump for a new conversation whose early insert failed: creates the row or bumps it, the owner's only. $1 id, $7 tenant. */
+const CREATE_OR_BUMP_TURN = `INSERT INTO gateway.conversations AS c (id, tenant, turn_count) VALUES ($1, $7, 1)
+         ON CONFLICT (id) DO UPDATE SET turn_count = c.turn_count + 1, updated_at = now() WHERE c.tenant = EXCLUDED.tenant
+         RETURNING id, turn_count - 1 AS turn_index`;
+
+/**
+ * New conversations whose early insert failed, kept for recordTurn to create the row. Bounded: a turn that never
+ * completes (generation failed, client left) leaves its entry until this many newer ones pushed it out.
+ */
+const MAX_UNSTORED_NEW_CONVERSATIONS = 10_000;
+
 /** A message's columns as openWithHistory's join names them. */
 interface HistoryColumns {
   m_turn_index: number;
@@ -132,6 +152,12 @@ async function rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Pro
 
 @Injectable()
 export class PgConversationsRepository extends ConversationsRepository {
+  private readonly logger = new Logger('conversations');
+  /** New conversations' row inserts still running, by id: true when stored. */
+  private readonly inserting = new Map<string, Promise<boolean>>();
+  /** New conversations' tenants, by id, whose insert did not store the row. */
+  private readonly unstored = new Map<string, string>();
+
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {
     super();
   }
@@ -143,6 +169,7 @@ export class PgConversationsRepository extends ConversationsRepository {
   }
 
   override async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
+    if (id === undefined) return { conversation: this.startNew(tenant), messages: [] };
     // The conversation row and its remembered messages in one statement: one round trip before the first token.
     const joined = await this.ds.query<(ConversationRow & Partial<HistoryColumns>)[]>(
       `WITH c AS (${UPSERT_CONVERSATION})
@@ -160,6 +187,8 @@ export class PgConversationsRepository extends ConversationsRepository {
   }
 
   async find(id: string, tenant: string): Promise<Conversation | null> {
+    // Read-your-writes within this process: a client may ask for the conversation its stream just named.
+    await this.inserting.get(id);
     const rows = await this.ds.query<ConversationRow[]>(`SELECT ${CONVERSATION_COLUMNS} FROM gateway.conversations WHERE id = $1 AND tenant = $2`, [
       id,
       tenant,
@@ -180,11 +209,11 @@ export class PgConversationsRepository extends ConversationsRepository {
   async recordTurn(turn: NewTurn): Promise<{ turnIndex: number }> {
     // One statement is one transaction: both messages and the bump commit together, in one round trip and one pooled
     // connection held for it alone. The UPDATE locks the counter row: concurrent turns of one conversation serialize here.
+    // A new conversation's row may still be on its way (or have failed to arrive): wait, and create it here if needed.
+    await this.inserting.get(turn.conversationId);
+    const tenant = this.unstored.get(turn.conversationId);
     const stored = await this.ds.query<{ turn_index: number }[]>(
-      `WITH bumped AS (
-         UPDATE gateway.conversations SET turn_count = turn_count + 1, updated_at = now()
-         WHERE id = $1 RETURNING id, turn_count - 1 AS turn_index
-       )
+      `WITH bumped AS (${tenant === undefined ? BUMP_TURN : CREATE_OR_BUMP_TURN})
        INSERT INTO gateway.messages (conversation_id, turn_index, role, content, model, "references", usage)
        SELECT bumped.id, bumped.turn_index, m.role, m.content, m.model, m.refs, m.usage
        FROM bumped CROSS JOIN (VALUES
@@ -192,11 +221,46 @@ export class PgConversationsRepository extends ConversationsRepository {
          ('assistant', $3::text, $4::text, $5::jsonb, $6::jsonb)
        ) AS m(role, content, model, refs, usage)
        RETURNING turn_index`,
-      [turn.conversationId, turn.question, turn.answer, turn.model, JSON.stringify(turn.references), JSON.stringify(turn.usage)],
+      [
+        turn.conversationId,
+        turn.question,
+        turn.answer,
+        turn.model,
+        JSON.stringify(turn.references),
+        JSON.stringify(turn.usage),
+        ...(tenant === undefined ? [] : [tenant]),
+      ],
     );
+    if (tenant !== undefined) this.unstored.delete(turn.conversationId);
     const turnIndex = stored[0]?.turn_index;
     if (turnIndex === undefined) throw new UnknownConversationError(turn.conversationId);
     return { turnIndex };
+  }
+
+  /** The id is made here and the row inserted in the background: nothing to read, so nothing to wait for. */
+  private startNew(tenant: string): Conversation {
+    const id = randomUUID();
+    const insert = this.ds
+      .query<{ id: string }[]>(INSERT_NEW_CONVERSATION, [id, tenant])
+      .then(
+        (rows) => rows.length > 0,
+        (err: unknown) => {
+          this.logger.warn(`conversation ${id} not stored yet; its first turn will store it: ${String(err)}`);
+          return false;
+        },
+      )
+      .then((stored) => {
+        // Done before anyone awaiting the insert goes on: recordTurn reads `unstored` right after.
+        this.inserting.delete(id);
+        if (!stored) {
+          this.unstored.set(id, tenant);
+          if (this.unstored.size > MAX_UNSTORED_NEW_CONVERSATIONS) this.unstored.delete(this.unstored.keys().next().value as string);
+        }
+        return stored;
+      });
+    this.inserting.set(id, insert);
+    const now = new Date();
+    return { id, summary: null, summaryTurnIndex: null, turnCount: 0, createdAt: now, updatedAt: now };
   }
 
   async findReferences(conversationId: string, turnIndex: number): Promise<Reference[] | null> {

@@ -163,6 +163,37 @@ describe('feedback API (integration)', () => {
     await expect(app.get(FeedbackUseCase).applyStatus(done.id, { ...done.payload, status: 'dead', at: at(99) })).resolves.toBe('duplicate');
   });
 
+  it('applies a batch of status events in one statement: the newest fresh event per job wins, each gets its outcome', async () => {
+    const jobA = (await json(await post(request(`m-${randomUUID()}`)))).data.jobId as string;
+    const jobB = (await json(await post(request(`m-${randomUUID()}`)))).data.jobId as string;
+    const t0 = Date.now();
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const feedback = app.get(FeedbackUseCase);
+    const seen = `seen-${randomUUID()}`;
+    await expect(feedback.applyStatus(seen, { jobId: jobB, status: 'running', attempts: 1, at: at(5) })).resolves.toBe('applied');
+
+    const ids = Array.from({ length: 5 }, () => `batch-${randomUUID()}`);
+    const outcomes = await feedback.applyStatuses([
+      // running and succeeded of one job in one batch, the later one first: succeeded must win.
+      { envelopeId: ids[0], event: { jobId: jobA, status: 'succeeded', attempts: 1, at: at(20) } },
+      { envelopeId: ids[1], event: { jobId: jobA, status: 'running', attempts: 1, at: at(10) } },
+      // Older than what jobB stores.
+      { envelopeId: ids[2], event: { jobId: jobB, status: 'queued', attempts: 0, at: at(1) } },
+      { envelopeId: seen, event: { jobId: jobB, status: 'dead', attempts: 3, at: at(99) } },
+      { envelopeId: ids[4], event: { jobId: randomUUID(), status: 'running', attempts: 1, at: at(10) } },
+    ]);
+    expect(outcomes).toEqual(['applied', 'stale', 'stale', 'duplicate', 'unknown-job']);
+    const rows: { id: string; status: string; status_changed_at: Date }[] = await ds.query(
+      `SELECT id, status, status_changed_at FROM gateway.feedback_jobs WHERE id = ANY($1::uuid[])`,
+      [[jobA, jobB]],
+    );
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    expect(byId[jobA]).toEqual(expect.objectContaining({ status: 'succeeded', status_changed_at: new Date(at(20)) }));
+    expect(byId[jobB]).toEqual(expect.objectContaining({ status: 'running', status_changed_at: new Date(at(5)) }));
+    // Every fresh envelope id is recorded, the superseded ones too: a redelivery of any of them is a duplicate.
+    await expect(feedback.applyStatus(ids[1], { jobId: jobA, status: 'running', attempts: 1, at: at(10) })).resolves.toBe('duplicate');
+  });
+
   it('400 naming the fields for bad input, 400 for a malformed job id, 404 for an unknown one', async () => {
     const res = await post({ memberId: '', startDate: [2024, 13, 1], endDate: 'soon', callbackUrl: 'ftp://x/cb', activity: { challenges: [{ title: 't' }] } });
     expect(res.status).toBe(400);

@@ -3,7 +3,7 @@ import type { FeedbackJobStatus, MessagePayload } from '@ragmesh/contracts';
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import type { DataSource } from 'typeorm';
 import { OUTBOX_INSERT } from '../outbox/outbox.relay';
-import { newerStatusSql } from './job-status';
+import { newerStatusSql, rankSql } from './job-status';
 
 export type FeedbackRequested = MessagePayload<'feedback.requested'>;
 export type FeedbackStatusChanged = MessagePayload<'feedback.status.changed'>;
@@ -42,6 +42,11 @@ export abstract class FeedbackRepository {
   abstract find(jobId: string, tenant: string): Promise<FeedbackJobView | null>;
   /** Idempotent by envelope id (recorded in the same transaction as the change). */
   abstract applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome>;
+  /**
+   * applyStatus for several events in one transaction (all or none), outcomes in input order; of
+   * several fresh events of one job only the newest can be applied, the others are `stale`.
+   */
+  abstract applyStatuses(events: { envelopeId: string; event: FeedbackStatusChanged }[]): Promise<StatusOutcome[]>;
 }
 
 interface JobRow {
@@ -100,24 +105,50 @@ export class PgFeedbackRepository extends FeedbackRepository {
   }
 
   async applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome> {
-    // One statement (one commit per event): record the envelope id; only a first delivery may
-    // update the row, and only with a newer status. Outcomes as before: duplicate, unknown-job, stale, applied.
-    const [row]: { fresh: boolean; known: boolean; applied: boolean }[] = await this.ds.query(
-      `WITH fresh AS (
-         INSERT INTO gateway.processed_messages (id) VALUES ($1) ON CONFLICT (id) DO NOTHING RETURNING id
+    const [outcome] = await this.applyStatuses([{ envelopeId, event }]);
+    return outcome;
+  }
+
+  async applyStatuses(events: { envelopeId: string; event: FeedbackStatusChanged }[]): Promise<StatusOutcome[]> {
+    if (events.length === 0) return [];
+    // One statement (one commit per batch): record the envelope ids; only first deliveries may
+    // update a row, only the newest of them per job (UPDATE … FROM applies one match per row), and
+    // only with a newer status than stored. Outcomes: duplicate, unknown-job, stale, applied.
+    const rows: { envelope_id: string; fresh: boolean; known: boolean; applied: boolean }[] = await this.ds.query(
+      `WITH incoming AS (
+         SELECT DISTINCT ON (envelope_id) *
+         FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::timestamptz[]) AS e(envelope_id, job_id, status, attempts, last_error, at)
+       ), fresh AS (
+         INSERT INTO gateway.processed_messages (id) SELECT envelope_id FROM incoming ON CONFLICT (id) DO NOTHING RETURNING id
+       ), newest AS (
+         SELECT DISTINCT ON (i.job_id) i.* FROM incoming i JOIN fresh f ON f.id = i.envelope_id
+         ORDER BY i.job_id, i.at DESC, ${rankSql('i.status')} DESC
        ), applied AS (
-         UPDATE gateway.feedback_jobs SET status = $3, attempts = $4, last_error = $5, status_changed_at = $6, updated_at = now()
-         WHERE id = $2 AND EXISTS (SELECT 1 FROM fresh) AND ${newerStatusSql('$3::text', '$6::timestamptz')}
-         RETURNING id
+         UPDATE gateway.feedback_jobs j SET status = n.status, attempts = n.attempts, last_error = n.last_error, status_changed_at = n.at, updated_at = now()
+         FROM newest n WHERE j.id = n.job_id AND ${newerStatusSql('n.status', 'n.at', 'j.')}
+         RETURNING n.envelope_id
        )
-       SELECT EXISTS (SELECT 1 FROM fresh) AS fresh,
-              EXISTS (SELECT 1 FROM gateway.feedback_jobs WHERE id = $2) AS known,
-              EXISTS (SELECT 1 FROM applied) AS applied`,
-      [envelopeId, event.jobId, event.status, event.attempts, event.lastError ?? null, new Date(event.at)],
+       SELECT i.envelope_id,
+              EXISTS (SELECT 1 FROM fresh f WHERE f.id = i.envelope_id) AS fresh,
+              EXISTS (SELECT 1 FROM gateway.feedback_jobs j WHERE j.id = i.job_id) AS known,
+              EXISTS (SELECT 1 FROM applied a WHERE a.envelope_id = i.envelope_id) AS applied
+       FROM incoming i`,
+      [
+        events.map((e) => e.envelopeId),
+        events.map((e) => e.event.jobId),
+        events.map((e) => e.event.status),
+        events.map((e) => e.event.attempts),
+        events.map((e) => e.event.lastError ?? null),
+        events.map((e) => new Date(e.event.at)),
+      ],
     );
-    if (!row.fresh) return 'duplicate';
-    if (!row.known) return 'unknown-job';
-    return row.applied ? 'applied' : 'stale';
+    const byId = new Map(rows.map((r) => [r.envelope_id, r]));
+    return events.map(({ envelopeId }): StatusOutcome => {
+      const row = byId.get(envelopeId);
+      if (!row?.fresh) return 'duplicate';
+      if (!row.known) return 'unknown-job';
+      return row.applied ? 'applied' : 'stale';
+    });
   }
 }
 

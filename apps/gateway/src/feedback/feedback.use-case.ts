@@ -73,4 +73,8 @@ export class FeedbackUseCase {
   applyStatus(envelopeId: string, event: FeedbackStatusChanged): Promise<StatusOutcome> {
     return this.jobs.applyStatus(envelopeId, event);
   }
+
+  applyStatuses(events: { envelopeId: string; event: FeedbackStatusChanged }[]): Promise<StatusOutcome[]> {
+    return this.jobs.applyStatuses(events);
+  }
 }

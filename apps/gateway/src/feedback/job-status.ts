@@ -19,15 +19,17 @@ export function isNewerStatus(current: StatusStamp, incoming: { status: Feedback
   return STATUS_RANK[incoming.status] >= STATUS_RANK[current.status];
 }
 
-const rankSql = (status: string): string =>
+/** STATUS_RANK of a status-valued SQL expression. */
+export const rankSql = (status: string): string =>
   `CASE ${status} ${Object.entries(STATUS_RANK).map(([name, rank]) => `WHEN '${name}' THEN ${rank}`).join(' ')} END`;
 
 /**
  * isNewerStatus as a SQL condition on a gateway.feedback_jobs row, for an UPDATE's WHERE: the
- * stored row is `status`/`status_changed_at`, the incoming one the given placeholders. In an
+ * stored row is `status`/`status_changed_at` (prefixed by `row`, e.g. `j.`), the incoming one the given expressions. In an
  * UPDATE the condition is re-checked on the newest row version, so concurrent events cannot both win.
  */
-export function newerStatusSql(incomingStatus: string, incomingAt: string): string {
-  return `(status_changed_at IS NULL OR ${incomingAt} > status_changed_at
-    OR (${incomingAt} = status_changed_at AND ${rankSql(incomingStatus)} >= ${rankSql('status')}))`;
+export function newerStatusSql(incomingStatus: string, incomingAt: string, row = ''): string {
+  const at = `${row}status_changed_at`;
+  return `(${at} IS NULL OR ${incomingAt} > ${at}
+    OR (${incomingAt} = ${at} AND ${rankSql(incomingStatus)} >= ${rankSql(`${row}status`)}))`;
 }

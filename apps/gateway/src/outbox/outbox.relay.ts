@@ -18,12 +18,20 @@ export const OUTBOX_STOP_TIMEOUT_MS = 5_000;
  * the batch's transaction ends instead of holding its row locks open for the whole outage.
  */
 export const OUTBOX_PUBLISH_DEADLINE_MS = 10_000;
+/**
+ * A pass claims its rows for this long (next_attempt_at moves past it) instead of holding row locks
+ * in an open transaction while it publishes; a relay that dies mid-pass leaves them to be taken
+ * again after it. Longer than a pass can take (the publish deadline), so no other replica takes a
+ * row a live pass is still publishing.
+ */
+export const OUTBOX_CLAIM_MS = 3 * OUTBOX_PUBLISH_DEADLINE_MS;
 /** Under load a pass runs per request or so: the pending gauge is counted at most this often while rows flow. */
 export const OUTBOX_PENDING_REFRESH_MS = 1_000;
 const MAX_ERROR_LENGTH = 2_000;
 
 export interface OutboxRow {
   id: string;
+  created_at: Date;
   type: string;
   payload: unknown;
   correlation_id: string | null;
@@ -40,8 +48,10 @@ export const OUTBOX_INSERT = 'INSERT INTO gateway.outbox (id, type, payload, cor
 
 /**
  * Publishes committed outbox rows with confirms, so a message exists iff its transaction
- * committed. SKIP LOCKED lets several gateway replicas relay side by side without doubles;
- * a crash between confirm and mark re-publishes with the same envelope id, which consumers dedupe.
+ * committed. A pass is two statements and no transaction: claim a batch (SKIP LOCKED, so several
+ * gateway replicas relay side by side without doubles), publish it with the confirms in flight
+ * together, then mark what was confirmed. A crash between confirm and mark re-publishes with the
+ * same envelope id after the claim runs out, which consumers dedupe.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -81,28 +91,32 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** One batch; returns how many rows were published. */
   async relayOnce(): Promise<number> {
-    const count = await this.ds.transaction(async (m) => {
-      const rows: OutboxRow[] = await m.query(
-        `SELECT id, type, payload, correlation_id, attempts FROM gateway.outbox
-         WHERE published_at IS NULL AND next_attempt_at <= now()
-         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [OUTBOX_BATCH_SIZE],
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+    const [rows]: [OutboxRow[], number] = await this.ds.query(
+      `UPDATE gateway.outbox o SET next_attempt_at = now() + ($2 || ' milliseconds')::interval
+       WHERE o.id IN (
+         SELECT id FROM gateway.outbox WHERE published_at IS NULL AND next_attempt_at <= now()
+         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
+       )
+       RETURNING o.id, o.created_at, o.type, o.payload, o.correlation_id, o.attempts`,
+      [OUTBOX_BATCH_SIZE, String(OUTBOX_CLAIM_MS)],
+    );
+    // RETURNING has no order: publish in commit order, as the rows were claimed.
+    rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+    const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+    const done = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+    if (done.length > 0) await this.ds.query(`UPDATE gateway.outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') continue;
+      const row = rows[i];
+      const error = result.reason instanceof Error ? result.reason.message : String(result.reason);
+      this.logger.warn(`outbox ${row.id} (${row.type}) not published, attempt ${row.attempts + 1}: ${error}`);
+      await this.ds.query(
+        `UPDATE gateway.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
+        [row.id, error.slice(0, MAX_ERROR_LENGTH), String(outboxRetryDelayMs(row.attempts))],
       );
-      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
-      const done = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
-      if (done.length > 0) await m.query(`UPDATE gateway.outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
-      for (const [i, result] of results.entries()) {
-        if (result.status === 'fulfilled') continue;
-        const row = rows[i];
-        const error = result.reason instanceof Error ? result.reason.message : String(result.reason);
-        this.logger.warn(`outbox ${row.id} (${row.type}) not published, attempt ${row.attempts + 1}: ${error}`);
-        await m.query(
-          `UPDATE gateway.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
-          [row.id, error.slice(0, MAX_ERROR_LENGTH), String(outboxRetryDelayMs(row.attempts))],
-        );
-      }
-      return done.length;
-    });
+    }
+    const count = done.length;
     // An idle or stuck relay (nothing published) counts every pass, so the gauge shows what waits.
     if (count === 0 || Date.now() - this.pendingRefreshedAt >= OUTBOX_PENDING_REFRESH_MS) await this.refreshPending();
     return count;

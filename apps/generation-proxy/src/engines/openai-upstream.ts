@@ -103,8 +103,7 @@ export class OpenAiUpstream implements ChatEngine {
     let finished = false;
     let answeredModel = model;
     try {
-      response.setEncoding('utf8');
-      for await (const text of response as AsyncIterable<string>) {
+      for await (const text of readText(response)) {
         // Tokens that arrived in one read leave as one delta: when the proxy falls behind it
         // catches up with fewer messages instead of paying gRPC and SSE framing per token.
         let deltas = '';
@@ -211,6 +210,94 @@ export class OpenAiUpstream implements ChatEngine {
       req.end(body);
     });
   }
+}
+
+/** Past this many unread pieces the response is paused (backpressure to the upstream socket). */
+const READ_HIGH_WATER = 64;
+
+/**
+ * The response body as text pieces, one per socket read. Unlike the Readable async iterator it
+ * does not destroy the response when the loop stops early, so a response read to [DONE] can be
+ * drained back into the keep-alive pool (the iterator's destroy cost a new connection per
+ * request), and it allocates one promise per read instead of the iterator's several.
+ */
+export function readText(response: IncomingMessage): AsyncIterableIterator<string> {
+  const queue: string[] = [];
+  let head = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let waiting: { resolve: (r: IteratorResult<string>) => void; reject: (err: Error) => void } | undefined;
+  const settle = () => {
+    const w = waiting;
+    if (!w) return;
+    if (head < queue.length) {
+      waiting = undefined;
+      w.resolve({ value: take(), done: false });
+    } else if (failure) {
+      waiting = undefined;
+      w.reject(failure);
+    } else if (ended) {
+      waiting = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  };
+  const take = (): string => {
+    const value = queue[head++];
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+      if (response.isPaused() && !ended) response.resume();
+    }
+    return value;
+  };
+  const onData = (text: string) => {
+    queue.push(text);
+    if (waiting) settle();
+    else if (queue.length - head >= READ_HIGH_WATER) response.pause();
+  };
+  const onEnd = () => {
+    ended = true;
+    settle();
+  };
+  const onError = (err: Error) => {
+    failure = err;
+    settle();
+  };
+  // A response closed before its end (socket reset, destroy) is an error, as the Readable iterator reports it.
+  const onClose = () => {
+    if (!ended && !failure) failure = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    settle();
+  };
+  const detach = () => {
+    response.off('data', onData);
+    response.off('end', onEnd);
+    response.off('error', onError);
+    response.off('close', onClose);
+  };
+  response.setEncoding('utf8');
+  response.on('data', onData);
+  response.on('end', onEnd);
+  response.on('error', onError);
+  response.on('close', onClose);
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next(): Promise<IteratorResult<string>> {
+      if (head < queue.length) return Promise.resolve({ value: take(), done: false });
+      if (failure) return Promise.reject(failure);
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+      });
+    },
+    // Stops listening only: what happens to the response (drain or destroy) is the caller's choice.
+    return(): Promise<IteratorResult<string>> {
+      detach();
+      ended = true;
+      return Promise.resolve({ value: undefined, done: true });
+    },
+  };
 }
 
 function parseChunk(data: string): StreamChunk {

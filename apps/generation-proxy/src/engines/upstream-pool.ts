@@ -112,8 +112,12 @@ export class FirstTokenTimeoutError extends Error {
   override readonly name = 'FirstTokenTimeoutError';
 }
 
-/** An event as the pool yields it: names the upstream that produced it. */
-export type PoolEvent = GenerateEvent & { upstream: string };
+/**
+ * An event as the pool yields it. The first event of a stream names the upstream serving it;
+ * later events come from the same upstream (no retry after the first token) and are passed
+ * through untouched, so the pool adds no per-token step of its own.
+ */
+export type PoolEvent = GenerateEvent & { upstream?: string };
 
 interface Member {
   name: string;
@@ -196,7 +200,7 @@ export interface UpstreamChange {
   kept: string[];
 }
 
-/** Tags an engine's (fresh) event with the member that produced it; no copy per token. */
+/** Tags an engine's (fresh) event with the member that produced it; no copy. */
 function served(event: GenerateEvent, upstream: string): PoolEvent {
   const tagged = event as PoolEvent;
   tagged.upstream = upstream;
@@ -427,11 +431,8 @@ export class UpstreamPool {
         startedText = true;
         yield served(first, name);
         // From here on text has reached the caller: a failure ends the request, never retries.
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) break;
-          yield served(next.value, name);
-        }
+        // Delegating (rather than awaiting and re-yielding each event) saves a step per token.
+        yield* { [Symbol.asyncIterator]: () => iterator };
         settled = true;
         member.breaker.onSuccess();
         return;

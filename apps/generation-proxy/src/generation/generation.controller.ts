@@ -1,8 +1,8 @@
 import type { Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { generation } from '@ragmesh/contracts';
-import { catchError, defer, Observable, throwError } from 'rxjs';
-import { toSummarizeCommand, toGenerateCommand } from './generation.schemas';
+import { Observable } from 'rxjs';
+import { type GenerateCommand, toSummarizeCommand, toGenerateCommand } from './generation.schemas';
 import { GenerationUseCase } from './generation.use-case';
 import { toRpcException } from './grpc-errors';
 
@@ -30,15 +30,34 @@ export class GenerationController implements generation.GenerationServiceControl
     }
   }
 
-  // Cancellation arrives as an unsubscribe (Nest listens for the call's 'cancelled' event).
+  /**
+   * Cancellation arrives as an unsubscribe (Nest listens for the call's 'cancelled' event). The
+   * chunks are written to the call directly: Nest's observable bridge (interceptors, operators,
+   * its own backpressure queue) costs several hops per token, and the call is a Writable that
+   * queues and orders writes itself; the observable carries only the end or the error (whose
+   * status grpc-js sends after the queued chunks).
+   */
   generateStream(
     request: generation.GenerateRequest,
     _metadata?: Metadata,
-    _call?: ServerWritableStream<generation.GenerateRequest, generation.GenerateChunk>,
+    call?: ServerWritableStream<generation.GenerateRequest, generation.GenerateChunk>,
   ): Observable<generation.GenerateChunk> {
-    return defer(() => this.useCase.stream(toGenerateCommand(request))).pipe(
-      catchError((err: unknown) => throwError(() => toRpcException(err))),
-    );
+    return new Observable<generation.GenerateChunk>((subscriber) => {
+      const abort = new AbortController();
+      const write = call ? (chunk: generation.GenerateChunk) => void call.write(chunk) : (chunk: generation.GenerateChunk) => subscriber.next(chunk);
+      let command: GenerateCommand;
+      try {
+        command = toGenerateCommand(request);
+      } catch (err) {
+        subscriber.error(toRpcException(err));
+        return undefined;
+      }
+      this.useCase.streamTo(command, abort.signal, write).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(toRpcException(err)),
+      );
+      return () => abort.abort();
+    });
   }
 
   async summarize(

@@ -101,12 +101,17 @@ export class GenerationUseCase {
   stream(command: GenerateCommand): Observable<generation.GenerateChunk> {
     return new Observable<generation.GenerateChunk>((subscriber) => {
       const abort = new AbortController();
-      this.run(command, abort.signal, (chunk) => subscriber.next(chunk)).then(
+      this.streamTo(command, abort.signal, (chunk) => subscriber.next(chunk)).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(err),
       );
       return () => abort.abort();
     });
+  }
+
+  /** One generation, each chunk handed to `emit` as it arrives; resolves after the final chunk. */
+  streamTo(command: GenerateCommand, signal: AbortSignal, emit: (chunk: generation.GenerateChunk) => void): Promise<void> {
+    return this.run(command, signal, emit);
   }
 
   async generate(command: GenerateCommand, signal: AbortSignal): Promise<generation.GenerateResponse> {
@@ -162,8 +167,9 @@ export class GenerationUseCase {
       });
       // The pool aborts its upstream request on the signal itself; other engines get a watchdog.
       for await (const event of route.pooled ? events : untilAborted(events, signal)) {
-        // The pool names the member that served each event; other engines are their route.
-        upstream = (event as Partial<PoolEvent>).upstream ?? route.upstream;
+        // The pool names the member with the first event of an attempt (a stream never changes
+        // upstream after its first token); other engines are their route.
+        upstream = (event as PoolEvent).upstream ?? upstream;
         if (event.type === 'delta') {
           if (event.text === '') continue;
           if (timer) timer.token();
