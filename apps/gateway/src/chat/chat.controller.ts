@@ -291,7 +291,7 @@ export class ChatController {
     let sawToken = false;
     const begin = () => {
       if (sse.hasStarted) return;
-      sse.start({ [SESSION_HEADER]: session.conversationId });
+      sse.start({ [SESSION_HEADER]: session.conversationId }, false);
       sse.send(chunk(meta, { role: 'assistant', content: '' }, null, { references: session.references, session_id: session.conversationId }));
     };
     return new Promise<void>((resolve, reject) => {

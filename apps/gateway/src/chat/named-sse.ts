@@ -63,10 +63,11 @@ export class NamedSseWriter {
     return this.started;
   }
 
-  start(headers: Record<string, string> = {}): void {
+  /** `flush` false when an event is written right after: the headers go out with it (one write less). */
+  start(headers: Record<string, string> = {}, flush = true): void {
     if (this.started) return;
     this.started = true;
-    openEventStream(this.res, headers);
+    openEventStream(this.res, headers, flush);
     this.heartbeat = setTimeout(() => this.ping(), this.heartbeatMs);
     // A pending heartbeat must never keep the process alive on shutdown.
     this.heartbeat.unref();

@@ -97,12 +97,12 @@ export function followRecording(
   const outcome = new Promise<void>((resolve, reject) => {
     const listener: StreamListener = {
       send: (event, data) => {
-        sse.start(opts.headers);
+        sse.start(opts.headers, false);
         sse.send(event, data);
       },
       finish: (event, data) => {
         finished = true;
-        sse.start(opts.headers);
+        sse.start(opts.headers, false);
         sse.finish(event, data);
         if (event === 'done') resolve();
         else reject(new StreamFailed((data as StreamEvents['error']).message));

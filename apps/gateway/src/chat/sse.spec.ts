@@ -54,6 +54,16 @@ describe('SSE formatting', () => {
     expect(res.written).toEqual(['data: {"a":1}\n\n', 'data: [DONE]\n\n']);
   });
 
+  it('SseWriter.start(…, false) leaves the headers to go out with the first event', () => {
+    const res = new FakeResponse();
+    const flush = jest.spyOn(res, 'flushHeaders');
+    new SseWriter(res as unknown as Response).start({}, false);
+    expect(flush).not.toHaveBeenCalled();
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    new SseWriter(res as unknown as Response).start();
+    expect(flush).toHaveBeenCalledTimes(1);
+  });
+
   it('SseWriter.fail sends an error event and ends the stream', () => {
     const res = new FakeResponse();
     const sse = new SseWriter(res as unknown as Response);

@@ -16,8 +16,11 @@ export function sseError(message: string, type: string, code: number | string | 
   return sseData(body);
 }
 
-/** Sends the status and headers of an event stream (both chat streams share them). */
-export function openEventStream(res: Response, headers: Record<string, string> = {}): void {
+/**
+ * Sets the status and headers of an event stream (both chat streams share them) and, with
+ * `flush`, sends them at once; otherwise they leave with the first event, in the same write.
+ */
+export function openEventStream(res: Response, headers: Record<string, string> = {}, flush = true): void {
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -25,7 +28,7 @@ export function openEventStream(res: Response, headers: Record<string, string> =
   // Reverse proxies (nginx) must not buffer tokens.
   res.setHeader('X-Accel-Buffering', 'no');
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  res.flushHeaders();
+  if (flush) res.flushHeaders();
 }
 
 /** Writes an SSE response; knows whether the client is still there. */
@@ -42,10 +45,11 @@ export class SseWriter {
     return this.started;
   }
 
-  start(headers: Record<string, string> = {}): void {
+  /** `flush` false when an event is written right after: the headers go out with it (one write less). */
+  start(headers: Record<string, string> = {}, flush = true): void {
     if (this.started) return;
     this.started = true;
-    openEventStream(this.res, headers);
+    openEventStream(this.res, headers, flush);
   }
 
   send(payload: unknown): void {

@@ -62,11 +62,10 @@ describe('OpenAiUpstream streaming', () => {
     for (let i = 0; i < 3; i++) {
       const events: GenerateEvent[] = [];
       for await (const event of ask()) events.push(event);
-      expect(events).toEqual([
-        { type: 'delta', text: 'Hello' },
-        { type: 'delta', text: ' world' },
-        { type: 'done', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, model: 'm' },
-      ]);
+      // Deltas that arrive in one read leave as one: only the text and the final event are fixed.
+      const text = events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
+      expect(text).toBe('Hello world');
+      expect(events.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 }, model: 'm' });
     }
     expect(connections - before).toBe(1);
   });

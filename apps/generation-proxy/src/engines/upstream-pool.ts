@@ -424,6 +424,7 @@ export class UpstreamPool {
       const heldSince = this.now();
       let startedText = false;
       let settled = false;
+      let completed = false;
       const iterator = member.engine.generate({ ...input, model, signal: attemptAbort.signal })[Symbol.asyncIterator]();
       try {
         const first = await this.firstEvent(iterator, attemptAbort);
@@ -433,6 +434,7 @@ export class UpstreamPool {
         // From here on text has reached the caller: a failure ends the request, never retries.
         // Delegating (rather than awaiting and re-yielding each event) saves a step per token.
         yield* { [Symbol.asyncIterator]: () => iterator };
+        completed = true;
         settled = true;
         member.breaker.onSuccess();
         return;
@@ -454,7 +456,8 @@ export class UpstreamPool {
         lastError = err;
       } finally {
         // Also reached when the consumer stops iterating: the upstream request must stop too.
-        attemptAbort.abort();
+        // A stream that ended normally has nothing left to stop (and an abort costs a DOMException).
+        if (!completed) attemptAbort.abort();
         void Promise.resolve(iterator.return?.()).catch(() => undefined);
         input.signal?.removeEventListener('abort', onCallerAbort);
         if (!settled) member.breaker.onAbandoned();

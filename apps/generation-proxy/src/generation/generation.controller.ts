@@ -52,11 +52,21 @@ export class GenerationController implements generation.GenerationServiceControl
         subscriber.error(toRpcException(err));
         return undefined;
       }
+      let ended = false;
       this.useCase.streamTo(command, abort.signal, write).then(
-        () => subscriber.complete(),
-        (err: unknown) => subscriber.error(toRpcException(err)),
+        () => {
+          ended = true;
+          subscriber.complete();
+        },
+        (err: unknown) => {
+          ended = true;
+          subscriber.error(toRpcException(err));
+        },
       );
-      return () => abort.abort();
+      // Nest unsubscribes after the end too: only a call still generating has anything to cancel.
+      return () => {
+        if (!ended) abort.abort();
+      };
     });
   }
 
