@@ -25,6 +25,7 @@ const { measureRawCeiling } = require('./raw');
 const { measureHttpFloor } = require('./floor');
 const { runJobs } = require('./e2e');
 const { cpuMsPerJob, cpuSnapshot, meshProcesses } = require('./cpu');
+const { sqlTransactions, STATS_FLUSH_MS } = require('./sql');
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
 const RAW_MESSAGES = Number(process.env.BENCH_RAW_MESSAGES ?? 30000);
@@ -93,6 +94,7 @@ async function main() {
     log(`saturated: ${JOBS} jobs as fast as the gateway takes them …`);
     const loadBefore = os.loadavg()[0];
     if (PROFILE) toggleProfiles(services);
+    const sqlBefore = await sqlTransactions(mesh.databaseUrl);
     const cpuBefore = cpuSnapshot(processes);
     const saturated = await runJobs({ mesh, receiver, label: 'saturated', count: JOBS, perSecond: Infinity, timeoutMs: 600_000 });
     saturated.cpuMsPerJob = cpuMsPerJob(cpuBefore, cpuSnapshot(processes), JOBS);
@@ -102,6 +104,9 @@ async function main() {
     }
     // Other work on the machine slows every process here: the 1-minute load average says how much there was.
     saturated.loadAverage1m = { before: round2(loadBefore), after: round2(os.loadavg()[0]) };
+    // Counted once every backend has flushed (the relays' idle polling during the wait is in it: a few dozen).
+    await new Promise((resolve) => setTimeout(resolve, STATS_FLUSH_MS));
+    saturated.sqlTransactionsPerJob = round2(((await sqlTransactions(mesh.databaseUrl)) - sqlBefore) / JOBS);
     const targetRate = Math.round(raw.messagesPerSecond * TARGET_SHARE);
     // Latency is measured at the target rate, or below the saturated rate when that is lower (a
     // run offered more than the mesh can take only measures its growing backlog).

@@ -5,7 +5,7 @@ import { RateLimits } from '../auth/rate-limits';
 import { APP_CONFIG, type AppConfig } from '../config';
 import type { Conversation, Reference, StoredMessage, TurnUsage } from '../conversations/conversation.types';
 import { ConversationsRepository } from '../conversations/conversations.repository';
-import { GenerationRepository, type GenerateChunk, type GenerateRequest } from '../grpc/generation.repository';
+import { GenerationRepository, listenToChunks, type GenerateChunk, type GenerateRequest } from '../grpc/generation.repository';
 import { RetrievalRepository } from '../grpc/retrieval.repository';
 import { EventsRepository } from '../messaging/events.repository';
 import { searchOptionFields, type SearchOptions } from '../search/search-options';
@@ -144,13 +144,22 @@ export class ChatUseCase {
       persona: persona ?? '',
     };
 
+    const events = this.generate(request, { conversationId: conversation.id, question, references: context, requestedModel: cmd.model, keyId: cmd.keyId });
     return {
       conversationId: conversation.id,
       references: context,
       ...(rewrite ? { rewrite } : {}),
       prompt,
       timings: { startedAt, retrievalMs },
-      events: this.generate(request, { conversationId: conversation.id, question, references: context, requestedModel: cmd.model, keyId: cmd.keyId }),
+      // A new conversation's row is stored with its first turn; a turn that ends unrecorded (failed, cancelled) stores it then.
+      // The subscriber is handed on as it is: no operator between the per-token events and it.
+      events:
+        cmd.sessionId === undefined
+          ? new Observable<ChatEvent>((subscriber) => {
+              subscriber.add(() => this.conversations.releaseNew(conversation.id));
+              return events.subscribe(subscriber);
+            })
+          : events,
     };
   }
 
@@ -241,8 +250,9 @@ export class ChatUseCase {
       const correlationId = getCorrelationId();
       let answer = '';
       let last: GenerateChunk | undefined;
-      const upstream = this.generation.generateStream(request).subscribe({
-        next: (chunk) => {
+      // A plain listener on the gRPC call: per token, no subscriber chain between the call and this turn.
+      const cancel = listenToChunks(this.generation.generateStream(request), {
+        chunk: (chunk) => {
           if (chunk.delta) {
             answer += chunk.delta;
             subscriber.next({ type: 'delta', text: chunk.delta });
@@ -250,7 +260,7 @@ export class ChatUseCase {
           if (chunk.finishReason || chunk.usage) last = chunk;
         },
         error: (err: unknown) => subscriber.error(err),
-        complete: () => {
+        end: () => {
           const usage: TurnUsage = {
             prompt_tokens: last?.usage?.promptTokens ?? 0,
             completion_tokens: last?.usage?.completionTokens ?? 0,
@@ -268,7 +278,7 @@ export class ChatUseCase {
           );
         },
       });
-      return () => upstream.unsubscribe();
+      return cancel;
     });
   }
 

@@ -109,7 +109,7 @@ describe('PgConversationsRepository (real PostgreSQL)', () => {
     await expect(repo.openWithHistory(id, 'another-tenant', HISTORY_TURNS)).rejects.toBeInstanceOf(NotFound);
   });
 
-  it('records the first turn of a new conversation at once, while its row insert may still be running', async () => {
+  it('records the first turn of a new conversation, storing its row with it', async () => {
     const { conversation } = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
     await expect(repo.recordTurn({ conversationId: conversation.id, question: 'q0', answer: 'a0', model: 'm', references: [], usage: USAGE })).resolves.toEqual({
       turnIndex: 0,
@@ -118,28 +118,43 @@ describe('PgConversationsRepository (real PostgreSQL)', () => {
     expect(await repo.find(conversation.id, 'another-tenant')).toBeNull();
   });
 
-  it('stores a new conversation with its first turn when the early insert failed, and never into another tenant’s row', async () => {
-    // The same database, but the new-conversation insert fails as a dropped connection would.
-    const flaky = new Proxy(ds, {
-      get(target, prop, receiver) {
-        if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
-        return (sql: string, params?: unknown[]) =>
-          /^INSERT INTO gateway\.conversations \(id, tenant\) VALUES/.test(sql) ? Promise.reject(new Error('connection reset')) : target.query(sql, params);
-      },
-    });
-    const lossy = new PgConversationsRepository(flaky);
-    const { conversation } = await lossy.openWithHistory(undefined, TENANT, HISTORY_TURNS);
-    expect(await lossy.find(conversation.id, TENANT)).toBeNull();
+  it('stores a new conversation with its first turn, and never into another tenant’s row', async () => {
+    const { conversation } = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    const [before] = await ds.query(`SELECT count(*)::int AS n FROM gateway.conversations WHERE id = $1`, [conversation.id]);
+    expect(before).toEqual({ n: 0 });
     const first = { conversationId: conversation.id, question: 'q0', answer: 'a0', model: 'm', references: [], usage: USAGE };
-    await expect(lossy.recordTurn(first)).resolves.toEqual({ turnIndex: 0 });
-    await expect(lossy.recordTurn({ ...first, question: 'q1' })).resolves.toEqual({ turnIndex: 1 });
-    expect(await lossy.find(conversation.id, TENANT)).toMatchObject({ turnCount: 2 });
-    expect(texts(await lossy.messagesBetween(conversation.id, 0, 2))).toEqual(['0:user:q0', '0:assistant:a0', '1:user:q1', '1:assistant:a0']);
+    await expect(repo.recordTurn(first)).resolves.toEqual({ turnIndex: 0 });
+    await expect(repo.recordTurn({ ...first, question: 'q1' })).resolves.toEqual({ turnIndex: 1 });
+    expect(await repo.find(conversation.id, TENANT)).toMatchObject({ turnCount: 2 });
+    expect(texts(await repo.messagesBetween(conversation.id, 0, 2))).toEqual(['0:user:q0', '0:assistant:a0', '1:user:q1', '1:assistant:a0']);
 
-    const taken = await lossy.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    const taken = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
     await ds.query(`INSERT INTO gateway.conversations (id, tenant) VALUES ($1, 'another-tenant')`, [taken.conversation.id]);
-    await expect(lossy.recordTurn({ ...first, conversationId: taken.conversation.id })).rejects.toBeInstanceOf(UnknownConversationError);
+    await expect(repo.recordTurn({ ...first, conversationId: taken.conversation.id })).rejects.toBeInstanceOf(UnknownConversationError);
     const [row] = await ds.query(`SELECT tenant, turn_count FROM gateway.conversations WHERE id = $1`, [taken.conversation.id]);
     expect(row).toEqual({ tenant: 'another-tenant', turn_count: 0 });
+  });
+
+  it('stores a new conversation whose first turn ended unrecorded, and records its next turn', async () => {
+    const { conversation } = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    repo.releaseNew(conversation.id);
+    // Its next turn waits for the row the release is storing.
+    await expect(
+      repo.recordTurn({ conversationId: conversation.id, question: 'q0', answer: 'a0', model: 'm', references: [], usage: USAGE }),
+    ).resolves.toEqual({ turnIndex: 0 });
+    const [row] = await ds.query(`SELECT tenant, turn_count FROM gateway.conversations WHERE id = $1`, [conversation.id]);
+    expect(row).toEqual({ tenant: TENANT, turn_count: 1 });
+
+    const abandoned = await repo.openWithHistory(undefined, TENANT, HISTORY_TURNS);
+    repo.releaseNew(abandoned.conversation.id);
+    // A fresh repository (another gateway) sees the stored row once the insert landed.
+    const other = new PgConversationsRepository(ds);
+    let found = await other.find(abandoned.conversation.id, TENANT);
+    for (let i = 0; i < 50 && !found; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      found = await other.find(abandoned.conversation.id, TENANT);
+    }
+    expect(found).toMatchObject({ id: abandoned.conversation.id, turnCount: 0 });
+    expect(await other.find(abandoned.conversation.id, 'another-tenant')).toBeNull();
   });
 });

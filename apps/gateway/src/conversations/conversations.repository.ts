@@ -25,7 +25,7 @@ export abstract class ConversationsRepository {
   /**
    * findOrCreate and the messages of the turns a prompt remembers (from memoryStart on), before the first token.
    * This default takes two round trips; the PostgreSQL one takes one, and none for a new conversation (no id): it has
-   * no memory, so its row is stored while generation starts, and recordTurn and find for its id wait for that.
+   * no memory, and its row is stored with its first turn (recordTurn), or by releaseNew when that turn is not recorded.
    */
   async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
     const conversation = await this.findOrCreate(id, tenant);
@@ -42,6 +42,13 @@ export abstract class ConversationsRepository {
   abstract findReferences(conversationId: string, turnIndex: number): Promise<Reference[] | null>;
   /** Idempotent by `messageId`; throws UnknownConversationError when the conversation does not exist. */
   abstract applySummary(update: SummaryUpdate): Promise<SummaryOutcome>;
+  /**
+   * The first turn of a conversation openWithHistory started without an id has ended (recorded, failed or
+   * cancelled): a row recordTurn did not store is stored now, since the client holds the id. Never throws.
+   */
+  releaseNew(_id: string): void {
+    // Repositories that store a new conversation when they open it have nothing left to do.
+  }
 }
 
 export interface ConversationWithHistory {
@@ -58,6 +65,11 @@ export function memoryStart(conversation: Conversation, historyTurns: number): n
   let from = conversation.turnCount - historyTurns;
   if (conversation.summary) from = Math.max(from, (conversation.summaryTurnIndex ?? -1) + 1);
   return Math.max(from, 0);
+}
+
+interface UnstoredConversation {
+  tenant: string;
+  createdAt: Date;
 }
 
 interface ConversationRow {
@@ -99,8 +111,8 @@ const CREATE_OR_BUMP_TURN = `INSERT INTO gateway.conversations AS c (id, tenant,
          RETURNING id, turn_count - 1 AS turn_index`;
 
 /**
- * New conversations whose early insert failed, kept for recordTurn to create the row. Bounded: a turn that never
- * completes (generation failed, client left) leaves its entry until this many newer ones pushed it out.
+ * New conversations whose row is not stored yet, kept for recordTurn to create it with the first turn. Bounded as a
+ * backstop for turns whose release never comes (a session nobody subscribed to): the oldest is then stored as it is.
  */
 const MAX_UNSTORED_NEW_CONVERSATIONS = 10_000;
 
@@ -125,6 +137,15 @@ const historyMessage = (r: HistoryColumns): MessageRow => ({
   created_at: r.m_created_at,
 });
 
+const newConversation = (id: string, createdAt: Date): Conversation => ({
+  id,
+  summary: null,
+  summaryTurnIndex: null,
+  turnCount: 0,
+  createdAt,
+  updatedAt: createdAt,
+});
+
 const toConversation = (r: ConversationRow): Conversation => ({
   id: r.id,
   summary: r.summary,
@@ -144,6 +165,41 @@ const toMessage = (r: MessageRow): StoredMessage => ({
   createdAt: r.created_at,
 });
 
+/** node-postgres' pool, which TypeORM opened for a PostgreSQL data source. */
+interface PgPool {
+  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
+
+function pgPool(ds: DataSource): PgPool | undefined {
+  const master = (ds.driver as { master?: Partial<PgPool> } | undefined)?.master;
+  return typeof master?.query === 'function' ? (master as PgPool) : undefined;
+}
+
+/** The statements every chat turn runs, by the name each is prepared under (once per pooled connection). */
+const HOT_STATEMENTS = {
+  openWithHistory: `WITH c AS (${UPSERT_CONVERSATION})
+       SELECT c.*, m.turn_index AS m_turn_index, m.role AS m_role, m.content AS m_content, m.model AS m_model,
+              m."references" AS m_references, m.usage AS m_usage, m.created_at AS m_created_at
+       FROM c LEFT JOIN gateway.messages m ON m.conversation_id = c.id AND m.turn_index < c.turn_count
+         AND m.turn_index >= greatest(c.turn_count - $3::int,
+               CASE WHEN coalesce(c.summary, '') <> '' THEN coalesce(c.summary_turn_index, -1) + 1 ELSE 0 END, 0)
+       ORDER BY m.turn_index, CASE m.role WHEN 'user' THEN 0 ELSE 1 END`,
+  insertNewConversation: INSERT_NEW_CONVERSATION,
+  recordTurn: recordTurnSql(BUMP_TURN),
+  recordFirstTurn: recordTurnSql(CREATE_OR_BUMP_TURN),
+} as const;
+
+function recordTurnSql(bump: string): string {
+  return `WITH bumped AS (${bump})
+       INSERT INTO gateway.messages (conversation_id, turn_index, role, content, model, "references", usage)
+       SELECT bumped.id, bumped.turn_index, m.role, m.content, m.model, m.refs, m.usage
+       FROM bumped CROSS JOIN (VALUES
+         ('user', $2::text, NULL::text, '[]'::jsonb, NULL::jsonb),
+         ('assistant', $3::text, $4::text, $5::jsonb, $6::jsonb)
+       ) AS m(role, content, model, refs, usage)
+       RETURNING turn_index`;
+}
+
 /** TypeORM's raw query returns [rows, count] for UPDATE; the structured result is uniform. */
 async function rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<{ records: T[]; affected: number }> {
   const result = await runner.query(sql, params, true);
@@ -153,13 +209,24 @@ async function rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Pro
 @Injectable()
 export class PgConversationsRepository extends ConversationsRepository {
   private readonly logger = new Logger('conversations');
-  /** New conversations' row inserts still running, by id: true when stored. */
+  /** New conversations' row inserts still running (first turn not recorded, or pushed out of `unstored`), by id. */
   private readonly inserting = new Map<string, Promise<boolean>>();
-  /** New conversations' tenants, by id, whose insert did not store the row. */
-  private readonly unstored = new Map<string, string>();
+  /** New conversations whose row is not stored: recordTurn stores it with the first turn. */
+  private readonly unstored = new Map<string, UnstoredConversation>();
 
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {
     super();
+  }
+
+  /**
+   * A chat turn's statements skip TypeORM's query runner (an object, logger hooks and a pool release per
+   * statement, more CPU than node-postgres' own query) and are prepared once per connection, not parsed
+   * per turn. Other data sources (the unit tests') take the ordinary path.
+   */
+  private hot<T>(name: keyof typeof HOT_STATEMENTS, values: unknown[]): Promise<T[]> {
+    const pool = pgPool(this.ds);
+    if (!pool) return this.ds.query<T[]>(HOT_STATEMENTS[name], values);
+    return pool.query<T>({ name: `gateway.${name}`, text: HOT_STATEMENTS[name], values }).then((result) => result.rows);
   }
 
   async findOrCreate(id: string | undefined, tenant: string): Promise<Conversation> {
@@ -171,16 +238,7 @@ export class PgConversationsRepository extends ConversationsRepository {
   override async openWithHistory(id: string | undefined, tenant: string, historyTurns: number): Promise<ConversationWithHistory> {
     if (id === undefined) return { conversation: this.startNew(tenant), messages: [] };
     // The conversation row and its remembered messages in one statement: one round trip before the first token.
-    const joined = await this.ds.query<(ConversationRow & Partial<HistoryColumns>)[]>(
-      `WITH c AS (${UPSERT_CONVERSATION})
-       SELECT c.*, m.turn_index AS m_turn_index, m.role AS m_role, m.content AS m_content, m.model AS m_model,
-              m."references" AS m_references, m.usage AS m_usage, m.created_at AS m_created_at
-       FROM c LEFT JOIN gateway.messages m ON m.conversation_id = c.id AND m.turn_index < c.turn_count
-         AND m.turn_index >= greatest(c.turn_count - $3::int,
-               CASE WHEN coalesce(c.summary, '') <> '' THEN coalesce(c.summary_turn_index, -1) + 1 ELSE 0 END, 0)
-       ORDER BY m.turn_index, CASE m.role WHEN 'user' THEN 0 ELSE 1 END`,
-      [id ?? null, tenant, historyTurns],
-    );
+    const joined = await this.hot<ConversationRow & Partial<HistoryColumns>>('openWithHistory', [id ?? null, tenant, historyTurns]);
     if (!joined[0]) throw new NotFound(`conversation ${id ?? ''} not found`);
     const messages = joined.filter((r) => r.m_turn_index != null).map((r) => toMessage(historyMessage(r as HistoryColumns)));
     return { conversation: toConversation(joined[0]), messages };
@@ -193,7 +251,10 @@ export class PgConversationsRepository extends ConversationsRepository {
       id,
       tenant,
     ]);
-    return rows[0] ? toConversation(rows[0]) : null;
+    if (rows[0]) return toConversation(rows[0]);
+    // Started here, first turn still running: it exists for its tenant, with no turns yet.
+    const started = this.unstored.get(id);
+    return started?.tenant === tenant ? newConversation(id, started.createdAt) : null;
   }
 
   async messagesBetween(conversationId: string, fromTurnIndex: number, beforeTurnIndex: number): Promise<StoredMessage[]> {
@@ -209,58 +270,64 @@ export class PgConversationsRepository extends ConversationsRepository {
   async recordTurn(turn: NewTurn): Promise<{ turnIndex: number }> {
     // One statement is one transaction: both messages and the bump commit together, in one round trip and one pooled
     // connection held for it alone. The UPDATE locks the counter row: concurrent turns of one conversation serialize here.
-    // A new conversation's row may still be on its way (or have failed to arrive): wait, and create it here if needed.
+    // A new conversation's row is created here with its first turn; if releaseNew or an eviction is storing it, wait for that.
     await this.inserting.get(turn.conversationId);
-    const tenant = this.unstored.get(turn.conversationId);
-    const stored = await this.ds.query<{ turn_index: number }[]>(
-      `WITH bumped AS (${tenant === undefined ? BUMP_TURN : CREATE_OR_BUMP_TURN})
-       INSERT INTO gateway.messages (conversation_id, turn_index, role, content, model, "references", usage)
-       SELECT bumped.id, bumped.turn_index, m.role, m.content, m.model, m.refs, m.usage
-       FROM bumped CROSS JOIN (VALUES
-         ('user', $2::text, NULL::text, '[]'::jsonb, NULL::jsonb),
-         ('assistant', $3::text, $4::text, $5::jsonb, $6::jsonb)
-       ) AS m(role, content, model, refs, usage)
-       RETURNING turn_index`,
-      [
-        turn.conversationId,
-        turn.question,
-        turn.answer,
-        turn.model,
-        JSON.stringify(turn.references),
-        JSON.stringify(turn.usage),
-        ...(tenant === undefined ? [] : [tenant]),
-      ],
-    );
+    const tenant = this.unstored.get(turn.conversationId)?.tenant;
+    const stored = await this.hot<{ turn_index: number }>(tenant === undefined ? 'recordTurn' : 'recordFirstTurn', [
+      turn.conversationId,
+      turn.question,
+      turn.answer,
+      turn.model,
+      JSON.stringify(turn.references),
+      JSON.stringify(turn.usage),
+      ...(tenant === undefined ? [] : [tenant]),
+    ]);
     if (tenant !== undefined) this.unstored.delete(turn.conversationId);
     const turnIndex = stored[0]?.turn_index;
     if (turnIndex === undefined) throw new UnknownConversationError(turn.conversationId);
     return { turnIndex };
   }
 
-  /** The id is made here and the row inserted in the background: nothing to read, so nothing to wait for. */
+  /**
+   * The id is made here and nothing is written: the row is stored with the first turn, in recordTurn's statement
+   * (one statement per turn instead of two), or by releaseNew when that turn ends unrecorded.
+   */
   private startNew(tenant: string): Conversation {
     const id = randomUUID();
-    const insert = this.ds
-      .query<{ id: string }[]>(INSERT_NEW_CONVERSATION, [id, tenant])
+    const createdAt = new Date();
+    this.unstored.set(id, { tenant, createdAt });
+    if (this.unstored.size > MAX_UNSTORED_NEW_CONVERSATIONS) {
+      const [oldest, entry] = this.unstored.entries().next().value as [string, UnstoredConversation];
+      this.unstored.delete(oldest);
+      this.store(oldest, entry);
+    }
+    return newConversation(id, createdAt);
+  }
+
+  override releaseNew(id: string): void {
+    const entry = this.unstored.get(id);
+    if (!entry) return;
+    this.unstored.delete(id);
+    this.store(id, entry);
+  }
+
+  /** Inserts a new conversation's row in the background; recordTurn and find for its id wait for it. */
+  private store(id: string, entry: UnstoredConversation): void {
+    const insert = this.hot<{ id: string }>('insertNewConversation', [id, entry.tenant])
       .then(
         (rows) => rows.length > 0,
         (err: unknown) => {
-          this.logger.warn(`conversation ${id} not stored yet; its first turn will store it: ${String(err)}`);
+          this.logger.warn(`conversation ${id} not stored yet; its next turn will store it: ${String(err)}`);
           return false;
         },
       )
       .then((stored) => {
         // Done before anyone awaiting the insert goes on: recordTurn reads `unstored` right after.
         this.inserting.delete(id);
-        if (!stored) {
-          this.unstored.set(id, tenant);
-          if (this.unstored.size > MAX_UNSTORED_NEW_CONVERSATIONS) this.unstored.delete(this.unstored.keys().next().value as string);
-        }
+        if (!stored && this.unstored.size < MAX_UNSTORED_NEW_CONVERSATIONS) this.unstored.set(id, entry);
         return stored;
       });
     this.inserting.set(id, insert);
-    const now = new Date();
-    return { id, summary: null, summaryTurnIndex: null, turnCount: 0, createdAt: now, updatedAt: now };
   }
 
   async findReferences(conversationId: string, turnIndex: number): Promise<Reference[] | null> {
