@@ -55,6 +55,8 @@ function runOne(name) {
 
 const round = (v, digits = 3) => (typeof v === 'number' ? Number(v.toFixed(digits)) : v);
 const pass = (t) => (t?.pass === true ? 'met' : t?.pass === false ? 'missed' : 'not measured');
+/** A target's value as the table shows it: objects (per-level figures) as `key: value` pairs. */
+const shown = (v) => (v !== null && typeof v === 'object' ? Object.entries(v).map(([k, x]) => `${k}: ${x}`).join(', ') : String(v));
 
 /** One summary row per benchmark: what it compares against (measured in the same run) and the headline. */
 const SUMMARIES = {
@@ -82,7 +84,7 @@ const SUMMARIES = {
       `client → fake upstream directly: ${round(l.direct.tokensPerSecond, 0)} tokens/s, inter-token p99 ${round(l.direct.interTokenMs?.p99, 1)} ms`,
       `through the mesh (rag off): ${round(l.ragOff.tokensPerSecond, 0)} tokens/s (${round(l.ragOff.tokensPerSecond / l.direct.tokensPerSecond, 2)}×), inter-token p99 ${round(l.ragOff.interTokenMs?.p99, 1)} ms; rag on ${round(l.ragOn?.tokensPerSecond, 0)} tokens/s`,
     ]);
-    const targets = Object.entries(r.targets ?? {}).map(([name, t]) => `${name} ${t.target}: ${pass(t)}${t.value !== null && t.value !== undefined ? ` (${t.value})` : ''}`);
+    const targets = Object.entries(r.targets ?? {}).map(([name, t]) => `${name} ${t.target}: ${t.target.startsWith('info') ? '' : `${pass(t)} `}${t.value !== null && t.value !== undefined ? `(${shown(t.value)})` : ''}`);
     if (targets.length) rows.push(['targets', '—', targets.join('; ')]);
     return rows;
   },

@@ -39,4 +39,26 @@ describe('httpCorrelationMiddleware', () => {
       expect(await res.json()).toEqual({ seen: id });
     }
   });
+
+  it('a second pass for the same request (Express, then Nest middleware) keeps the first id and context', async () => {
+    const twice = createServer((req, res) =>
+      httpCorrelationMiddleware(req, res, () => {
+        const first = getCorrelationId();
+        // A caller-supplied header changed in between must not start a second context.
+        req.headers['x-correlation-id'] = 'changed-in-between';
+        httpCorrelationMiddleware(req, res, () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ first, second: getCorrelationId() }));
+        });
+      }),
+    );
+    await new Promise<void>((resolve) => twice.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(twice.address() as AddressInfo).port}/`, { headers: { 'x-correlation-id': 'from-caller' } });
+      expect(await res.json()).toEqual({ first: 'from-caller', second: 'from-caller' });
+      expect(res.headers.get('x-correlation-id')).toBe('from-caller');
+    } finally {
+      await new Promise<void>((resolve) => twice.close(() => resolve()));
+    }
+  });
 });

@@ -11,8 +11,18 @@ export function resolveRequestCorrelationId(req: IncomingMessage): string {
   return id;
 }
 
-/** Reads (or makes) the correlation id, echoes it on the response, runs the rest of the request inside it. */
-export function httpCorrelationMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+/** Set on a request once the middleware has put it in its correlation context. */
+const IN_CONTEXT = Symbol('ragmesh.correlation');
+type MarkedRequest = IncomingMessage & { [IN_CONTEXT]?: true };
+
+/**
+ * Reads (or makes) the correlation id, echoes it on the response, runs the rest of the request
+ * inside it. Installed both in front of Express (health, metrics) and as Nest middleware: the
+ * second pass for the same request finds it in context already and only continues.
+ */
+export function httpCorrelationMiddleware(req: MarkedRequest, res: ServerResponse, next: (err?: unknown) => void): void {
+  if (req[IN_CONTEXT]) return next();
+  req[IN_CONTEXT] = true;
   const id = resolveRequestCorrelationId(req);
   if (!res.headersSent) res.setHeader(CORRELATION_HEADER, id);
   runWithCorrelationId(id, () => next());
