@@ -25,11 +25,12 @@ const RESUME_GRACE_MS = num('BENCH_RESUME_GRACE_MS', 3000);
 const API_KEY = 'rgm_bench_0123456789abcdef0123456789abcdef';
 const QUESTION = 'What is the refund window for a damaged laptop, and who pays for the return shipping?';
 
+// Below Linux's ephemeral range (32768–60999), where a listener can find its port taken by an outgoing connection.
 const PORTS = {
   gateway: 3300 + OFFSET,
-  retrievalGrpc: 50151 + OFFSET,
-  generationGrpc: 50152 + OFFSET,
-  registryGrpc: 50153 + OFFSET,
+  retrievalGrpc: 20151 + OFFSET,
+  generationGrpc: 20152 + OFFSET,
+  registryGrpc: 20153 + OFFSET,
   retrievalOps: 9201 + OFFSET,
   generationOps: 9202 + OFFSET,
   fake: 8300 + OFFSET,

@@ -15,11 +15,16 @@ const PORT_OFFSET = Number(process.env.RAGMESH_E2E_PORT_OFFSET ?? 0);
 export const DIST = join(ROOT, process.env.RAGMESH_DIST ?? 'dist');
 const LOG_DIR = join(ROOT, '.run', `${E2E_NAME}-logs`);
 
+/**
+ * Every port sits below Linux's ephemeral range (32768–60999): a listener there can find its port
+ * already taken as the local end of some process's outgoing connection (seen with the gRPC ports
+ * at 5015x). Offsets up to ~12,000 keep them below it.
+ */
 export const E2E_PORTS = {
   gateway: 3300 + PORT_OFFSET,
-  retrievalGrpc: 50151 + PORT_OFFSET,
-  generationGrpc: 50152 + PORT_OFFSET,
-  registryGrpc: 50153 + PORT_OFFSET,
+  retrievalGrpc: 20151 + PORT_OFFSET,
+  generationGrpc: 20152 + PORT_OFFSET,
+  registryGrpc: 20153 + PORT_OFFSET,
   registryHttp: 3301 + PORT_OFFSET,
   retrievalOps: 9201 + PORT_OFFSET,
   generationOps: 9202 + PORT_OFFSET,

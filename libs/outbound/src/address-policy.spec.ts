@@ -29,6 +29,10 @@ describe('checkAddress', () => {
     ['::ffff:169.254.169.254', 'linkLocal'],
     ['::ffff:100.64.0.1', 'carrierGradeNat'],
     ['::127.0.0.1', 'loopback'],
+    // The IPv4-compatible form in hex: what the URL parser makes of [::127.0.0.1], or a hostile AAAA record.
+    ['::7f00:1', 'loopback'],
+    ['::a9fe:a9fe', 'linkLocal'],
+    ['::a00:1', 'private'],
     ['2002:7f00:1::1', '6to4'],
     ['2001:0:4136:e378::1', 'teredo'],
     ['64:ff9b::7f00:1', 'rfc6052'],

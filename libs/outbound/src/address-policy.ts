@@ -63,10 +63,23 @@ export function isHostAllowListed(host: string, allow: AllowList): boolean {
  */
 export function checkAddress(ip: string, allow: AllowList = EMPTY_ALLOW_LIST): AddressVerdict {
   if (!ipaddr.isValid(ip)) return { allowed: false, range: 'invalid' };
-  const address = ipaddr.process(ip);
+  const address = withEmbeddedIpv4(ipaddr.process(ip));
   if (allow.cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits))) return { allowed: true };
   const range = address.range();
   return range === PUBLIC_RANGE ? { allowed: true } : { allowed: false, range };
+}
+
+/**
+ * ipaddr.js unwraps only ::ffff:a.b.c.d. The deprecated IPv4-compatible form (::/96) — what the URL
+ * parser makes of http://[::127.0.0.1]/ (it becomes [::7f00:1]) and what a hostile AAAA record can
+ * hold (::a9fe:a9fe) — reaches the IPv4 address wherever the kernel routes ::/96, so it is judged
+ * as that address too. `::` and `::1` keep their own meaning.
+ */
+function withEmbeddedIpv4(address: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
+  if (address.kind() !== 'ipv6') return address;
+  const parts = (address as ipaddr.IPv6).parts;
+  if (parts.slice(0, 6).some((p) => p !== 0) || (parts[6] === 0 && parts[7] <= 1)) return address;
+  return new ipaddr.IPv4([parts[6] >> 8, parts[6] & 0xff, parts[7] >> 8, parts[7] & 0xff]);
 }
 
 export function unbracket(host: string): string {

@@ -146,6 +146,7 @@ describe('OutboundHttpClient', () => {
       ['another loopback address outside the allowed CIDR', 'http://127.0.0.2:1/x'],
       ['IPv6 loopback', 'http://[::1]:1/x'],
       ['IPv4-mapped loopback outside the allowed CIDR', 'http://[::ffff:127.0.0.9]:1/x'],
+      ['IPv4-compatible metadata address (the URL parser writes [::a9fe:a9fe])', 'http://[::169.254.169.254]/latest'],
     ])('re-checks the target: a redirect to %s is refused', async (_what, to) => {
       const err = await failure(allowed().post(`${base}/redirect?status=307&to=${encodeURIComponent(to)}`, 'x'));
       expect(err.code).toBe('BLOCKED_ADDRESS');

@@ -114,7 +114,14 @@ export class OutboundHttpClient {
       } catch (err) {
         throw timeout.aborted ? new OutboundError('TIMEOUT', `no complete answer within ${timeoutMs} ms`, hop.url.href) : toOutboundError(err, hop.url.href);
       }
-      const next = maxRedirects > 0 ? this.redirectOf(hop, response) : undefined;
+      let next: Hop | undefined;
+      try {
+        next = maxRedirects > 0 ? this.redirectOf(hop, response) : undefined;
+      } catch (err) {
+        // A refused redirect: the answer's socket is not read on, so free it now rather than at the timeout.
+        response.body.destroy();
+        throw err;
+      }
       if (!next) return this.readResponse(response, hop.url.href, redirects, maxBytes, timeout, timeoutMs);
       response.body.destroy();
       if (redirects.length >= maxRedirects) {

@@ -127,9 +127,12 @@ export class ApiKeyGuard implements CanActivate {
     if (oversized) throw oversized;
     if (refused) throw tooMany(res, refused);
     if (charges.some((c) => c.limit === 'streams')) {
-      res.once('close', () => {
+      const release = () => {
         this.limits.release('streams', record.id).catch((err: unknown) => this.logger.warn(`stream slot not released: ${String(err)}`));
-      });
+      };
+      // A client that hung up while the limits were counted has closed already: 'close' will not come again.
+      if (res.closed || res.destroyed) release();
+      else res.once('close', release);
     }
     return true;
   }

@@ -82,6 +82,18 @@ function queryView(session: ChatSession): Record<string, unknown> | undefined {
 
 type ChatConfig = Pick<AppConfig, 'CHAT_HEARTBEAT_MS' | 'CHAT_CALLBACK_FLUSH_MS'>;
 
+/**
+ * Runs `gone` when the client hangs up before the answer was written — also when it already did
+ * (during retrieval, say), since 'close' does not fire twice.
+ */
+function onClientGone(res: Response, gone: () => void): void {
+  if (res.writableEnded) return;
+  if (res.closed || res.destroyed) return gone();
+  res.on('close', () => {
+    if (!res.writableEnded) gone();
+  });
+}
+
 /** OpenAI-compatible chat completions; RAG options ride in extra body fields. */
 @Controller('v1/chat')
 @RequireScope('chat')
@@ -265,8 +277,7 @@ export class ChatController {
         },
       });
       // The caller hung up: unsubscribing cancels the gRPC call, which cancels the upstream request.
-      res.on('close', () => {
-        if (res.writableEnded) return;
+      onClientGone(res, () => {
         subscription.unsubscribe();
         reject(new ClientGone());
       });
@@ -320,8 +331,7 @@ export class ChatController {
           resolve();
         },
       });
-      res.on('close', () => {
-        if (res.writableEnded) return;
+      onClientGone(res, () => {
         subscription.unsubscribe();
         reject(new ClientGone());
       });

@@ -129,7 +129,15 @@ export class ChatUseCase {
             retrievalMs = performance.now() - startedAt;
           })
         : Promise.resolve({ references: [], rewrite: undefined }),
-    ]);
+    ]).catch(async (err: unknown) => {
+      // Failed before generation (retrieval down, …): a conversation opened for this request is settled
+      // like one whose turn failed, so nothing is left waiting in the repository's pending set.
+      if (cmd.sessionId === undefined) {
+        const opened = await loaded.catch(() => undefined);
+        if (opened) this.conversations.releaseNew(opened.conversation.id);
+      }
+      throw err;
+    });
 
     const persona = cmd.persona ?? (this.config.CHAT_PERSONA || undefined);
     const { messages, context, prompt } = this.fitPrompt(cmd.messages, questionIndex, memory, references, persona);

@@ -315,7 +315,8 @@ export class PgConversationsRepository extends ConversationsRepository {
   private store(id: string, entry: UnstoredConversation): void {
     const insert = this.hot<{ id: string }>('insertNewConversation', [id, entry.tenant])
       .then(
-        (rows) => rows.length > 0,
+        // No row back is a conflict: the row exists already (its first turn got there first), nothing left to store.
+        () => true,
         (err: unknown) => {
           this.logger.warn(`conversation ${id} not stored yet; its next turn will store it: ${String(err)}`);
           return false;

@@ -92,6 +92,22 @@ describe('a new conversation (no session id) through a chat turn', () => {
     expect(ds.statements).toEqual([{ sql: expect.stringMatching(/^INSERT INTO gateway\.conversations \(id, tenant\)/), params: [session.conversationId, 'tenant-a'] }]);
   });
 
+  it('leaves nothing pending when the turn fails before generation (retrieval down)', async () => {
+    const ds = new RecordingDataSource();
+    const conversations = new PgConversationsRepository(ds as unknown as DataSource);
+    const released = jest.spyOn(conversations, 'releaseNew');
+    const retrieval = { search: () => Promise.reject(new Error('retrieval unavailable')) } as unknown as RetrievalRepository;
+    const rewriter = { rewrite: async ({ question }: { question: string }) => ({ query: question, keywords: [], tableIntent: false, source: 'rules' }) } as unknown as QueryRewriter;
+    const metrics = new ChatMetrics(new MetricsService(undefined, new Registry()));
+    const useCase = new ChatUseCase(CONFIG, conversations, retrieval, {} as GenerationRepository, new RecordingEvents(), rewriter, metrics);
+    await expect(useCase.execute({ ...COMMAND, rag: true })).rejects.toThrow('retrieval unavailable');
+    await settle();
+    expect(released).toHaveBeenCalledTimes(1);
+    const [id] = released.mock.calls[0];
+    // Settled like a failed turn: its row is stored (as before this session, when it was stored at open) and it no longer waits in memory.
+    expect(ds.statements).toEqual([{ sql: expect.stringMatching(/^INSERT INTO gateway\.conversations \(id, tenant\)/), params: [id, 'tenant-a'] }]);
+  });
+
   it('a conversation the client names is not touched when its turn ends', async () => {
     const { ds, upstream, useCase } = setup();
     const id = '0b8e8f7e-3f7c-4a57-9c55-0b1d8a8a0c11';

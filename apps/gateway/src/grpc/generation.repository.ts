@@ -115,6 +115,8 @@ export class GrpcGenerationRepository extends GenerationRepository implements On
     const metadata: Metadata = outgoingMetadata();
     // Servers refuse calls without the mesh's token (UNAUTHENTICATED); GrpcClientsModule's interceptor adds it on Nest's clients.
     metadata.set(SERVICE_TOKEN_METADATA_KEY, this.token);
+    // Serialized first: should it throw, no call has been opened to sit until its deadline.
+    const message = this.serialize(request);
     const call: RawCall = this.channel.createCall(GENERATE_STREAM_PATH, Date.now() + GrpcDeadlines.generate, undefined, null, undefined);
     let ended = false;
     const events: InterceptingListener = {
@@ -141,7 +143,7 @@ export class GrpcGenerationRepository extends GenerationRepository implements On
       },
     };
     call.start(metadata, events);
-    call.sendMessageWithContext({}, this.serialize(request));
+    call.sendMessageWithContext({}, message);
     call.halfClose();
     call.startRead();
     return () => {
