@@ -5,6 +5,9 @@ import { isIP, type LookupFunction } from 'node:net';
 import { type AllowList, checkAddress, isHostAllowListed, parseAllowList, unbracket } from './address-policy';
 import { OutboundError } from './errors';
 
+const IDLE_SOCKET_MS = 30_000;
+const MAX_IDLE_SOCKETS_PER_HOST = 16;
+
 export const DEFAULT_OUTBOUND_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_REDIRECTS = 3;
@@ -85,8 +88,12 @@ export class OutboundHttpClient {
     this.maxResponseBytes = policy.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.maxRedirects = policy.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     const lookup = guardedLookup(this.allow);
-    this.httpAgent = new http.Agent({ keepAlive: true, lookup });
-    this.httpsAgent = new https.Agent({ keepAlive: true, lookup });
+    // Idle keep-alive sockets close after IDLE_SOCKET_MS (Node's agent destroys a free socket on its
+    // timeout) and at most MAX_IDLE_SOCKETS_PER_HOST wait per host: callback hosts are many and
+    // chosen by clients, so idle connections must not pile up.
+    const agentOptions = { keepAlive: true, lookup, timeout: IDLE_SOCKET_MS, maxFreeSockets: MAX_IDLE_SOCKETS_PER_HOST };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
   }
 
   /** Throws OutboundError BAD_URL / BLOCKED_ADDRESS when `url` may not be requested; resolves the host to check it. */

@@ -86,7 +86,7 @@ type ChatConfig = Pick<AppConfig, 'CHAT_HEARTBEAT_MS' | 'CHAT_CALLBACK_FLUSH_MS'
  * Runs `gone` when the client hangs up before the answer was written — also when it already did
  * (during retrieval, say), since 'close' does not fire twice.
  */
-function onClientGone(res: Response, gone: () => void): void {
+export function onClientGone(res: Pick<Response, 'writableEnded' | 'closed' | 'destroyed' | 'on'>, gone: () => void): void {
   if (res.writableEnded) return;
   if (res.closed || res.destroyed) return gone();
   res.on('close', () => {
