@@ -1,6 +1,8 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { waitFor } from '@ragmesh/testing';
 import { Client } from 'pg';
 
 /**
@@ -75,6 +77,7 @@ async function recreateDatabase(): Promise<string> {
   url.pathname = `/${E2E_DATABASE}`;
   return url.toString();
 }
+
 
 /** A vhost of our own keeps the e2e queues apart; without rabbitmqctl we share the default one. */
 function prepareVhost(): string {
@@ -190,12 +193,26 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
   };
 }
 
-export async function pollUntil<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** How often the e2e tier polls the processes under test (their own work competes for the same 2 cores). */
+const E2E_POLL_MS = 200;
+
+export function pollUntil<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  return waitFor(what, fn, timeoutMs, E2E_POLL_MS);
+}
+
+/**
+ * One unary call to a service on 127.0.0.1 with the request as raw bytes (empty: every field at
+ * its default), as a client without the .proto makes it; resolves with the response's bytes and
+ * rejects with the grpc-js ServiceError.
+ */
+export function rawUnaryCall(port: number, method: string, metadata = new grpc.Metadata(), request = Buffer.alloc(0)): Promise<Buffer> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    const passBytes = (bytes: Buffer) => bytes;
+    client.makeUnaryRequest(method, passBytes, passBytes, request, metadata, { deadline: new Date(Date.now() + 5_000) }, (err, value) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(value ?? Buffer.alloc(0));
+    });
+  });
 }

@@ -1,8 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
 import OpenAI from 'openai';
 import { randomUUID } from 'node:crypto';
-import { authHeaders, E2E_API_KEY, E2E_PORTS, pollUntil, RunningMesh, startMesh } from './harness';
+import { authHeaders, E2E_API_KEY, E2E_PORTS, pollUntil, rawUnaryCall, RunningMesh, startMesh } from './harness';
 
 /**
  * The vertical slice across every boundary: REST → gRPC → PostgreSQL → RabbitMQ → back,
@@ -30,25 +28,10 @@ async function call<T>(method: string, path: string, body?: unknown, headers: Re
   return { status: res.status, body: (await res.json()) as Envelope<T> };
 }
 
-function grpcHealth(port: number): Promise<string> {
-  const Client = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      '/grpc.health.v1.Health/Check',
-      (arg: Buffer) => arg,
-      (buf: Buffer) => buf,
-      // HealthCheckRequest{service: ""} encodes to zero bytes
-      Buffer.alloc(0),
-      { deadline: new Date(Date.now() + 5000) },
-      (err: grpc.ServiceError | null, value?: Buffer) => {
-        client.close();
-        if (err) return reject(err);
-        // HealthCheckResponse.status is field 1 (varint): 1 = SERVING
-        resolve(value && value[0] === 0x08 && value[1] === 1 ? 'SERVING' : `raw:${value?.toString('hex')}`);
-      },
-    );
-  });
+async function grpcHealth(port: number): Promise<string> {
+  // HealthCheckRequest{service: ""} encodes to zero bytes; HealthCheckResponse.status is field 1 (varint): 1 = SERVING
+  const value = await rawUnaryCall(port, '/grpc.health.v1.Health/Check');
+  return value[0] === 0x08 && value[1] === 1 ? 'SERVING' : `raw:${value.toString('hex')}`;
 }
 
 beforeAll(async () => {

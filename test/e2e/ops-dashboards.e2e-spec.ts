@@ -6,7 +6,7 @@ import { CallbackReceiver } from '@ragmesh/testing';
 import { startFakeOpenAi, type FakeOpenAi } from '../../tools/fake-openai/src/server';
 import { startFakeRay, type FakeRay } from '../../tools/fake-ray/src/server';
 import { startPrometheus, type RunningPrometheus, type ScrapeJob } from '../ops/prometheus';
-import { authHeaders, E2E_PORTS, pollUntil, ROOT, startMesh, type RunningMesh } from './harness';
+import { authHeaders, E2E_PORTS, pollUntil, rawUnaryCall, ROOT, startMesh, type RunningMesh } from './harness';
 
 interface PanelQuery {
   dashboard: string;
@@ -120,22 +120,9 @@ async function trainingRunSucceeded(): Promise<true | undefined> {
 }
 
 /** ListUpstreams on the registry's gRPC API as another team's client would (empty request, raw bytes). */
-function listUpstreamsOverGrpc(): Promise<void> {
-  const client = new grpc.Client(`127.0.0.1:${E2E_PORTS.registryGrpc}`, grpc.credentials.createInsecure());
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      '/ragmesh.v1.ModelRegistryService/ListUpstreams',
-      (arg: Buffer) => arg,
-      (buf: Buffer) => buf,
-      Buffer.alloc(0),
-      serviceMetadata(),
-      { deadline: new Date(Date.now() + 5000) },
-      (err: grpc.ServiceError | null) => {
-        client.close();
-        if (err) reject(new Error(`ListUpstreams failed: ${err.message}`));
-        else resolve();
-      },
-    );
+async function listUpstreamsOverGrpc(): Promise<void> {
+  await rawUnaryCall(E2E_PORTS.registryGrpc, '/ragmesh.v1.ModelRegistryService/ListUpstreams', serviceMetadata()).catch((err: grpc.ServiceError) => {
+    throw new Error(`ListUpstreams failed: ${err.message}`);
   });
 }
 

@@ -2,12 +2,11 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoPath, serviceMetadata } from '@ragmesh/contracts';
 import { CallbackReceiver, freePort, ServiceProcess } from '@ragmesh/testing';
-import { service as healthService } from 'grpc-health-check';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { authHeaders, DIST, E2E_PORTS, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
+import { authHeaders, DIST, E2E_PORTS, pollUntil, rawUnaryCall, ROOT, type RunningMesh, startMesh } from './harness';
 
 /**
  * Issue 9 across real processes: the mesh's gRPC servers refuse calls without the service token,
@@ -38,14 +37,10 @@ function unaryCall(client: grpc.Client, method: string, request: object, metadat
   return new Promise((resolve) => fn.call(client, request, metadata, { deadline: new Date(Date.now() + 5_000) }, (err) => resolve(err ? err.code : grpc.status.OK)));
 }
 
-async function healthStatus(port: number): Promise<grpc.status> {
-  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const client = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  return new Promise((resolve) =>
-    client.makeUnaryRequest('/grpc.health.v1.Health/Check', (a: Buffer) => a, (b: Buffer) => b, Buffer.alloc(0), { deadline: new Date(Date.now() + 5_000) }, (err) => {
-      client.close();
-      resolve(err ? err.code : grpc.status.OK);
-    }),
+function healthStatus(port: number): Promise<grpc.status> {
+  return rawUnaryCall(port, '/grpc.health.v1.Health/Check').then(
+    () => grpc.status.OK,
+    (err: grpc.ServiceError) => err.code,
   );
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { RabbitNode, rabbitmqInstalled, NODE_START_TIMEOUT_MS } from '@ragmesh/testing';
+import { RabbitNode, rabbitmqInstalled, NODE_START_TIMEOUT_MS, waitUntil } from '@ragmesh/testing';
 import { Messaging } from './index';
 
 /*
@@ -21,13 +21,6 @@ if (!available) console.warn('broker-restart.integration-spec: RabbitMQ server s
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 (available ? describe : describe.skip)('Messaging across a broker restart', () => {
   let node: RabbitNode;
@@ -95,7 +88,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
     expect(failures).toEqual([]);
     expect(confirmed).toHaveLength(MESSAGES);
 
-    await waitFor(() => confirmed.every((id) => deliveries.has(id)), 'every confirmed message to be consumed', 60_000);
+    await waitUntil('every confirmed message to be consumed', () => confirmed.every((id) => deliveries.has(id)), 60_000, 100);
     const lost = confirmed.filter((id) => !deliveries.has(id)).length;
     const duplicates = [...deliveries.values()].reduce((sum, n) => sum + n - 1, 0);
     console.info(`broker restart: published ${MESSAGES}, confirmed ${confirmed.length}, lost ${lost}, duplicate deliveries ${duplicates}`);
@@ -103,7 +96,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
     expect(sawUnhealthy).toBe(true);
     expect(deadlineOutcome).toMatch(/^PublishTimeoutError after \d+ ms$/);
     expect(Number(/after (\d+)/.exec(deadlineOutcome)?.[1])).toBeLessThan(DEADLINE_MS + 1_000);
-    await waitFor(() => health().then(() => true, () => false), 'health to recover', 30_000);
+    await waitUntil('health to recover', () => health().then(() => true, () => false), 30_000, 100);
 
     await messaging.close();
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitUntil } from '@ragmesh/testing';
 import * as amqplib from 'amqplib';
 import pino from 'pino';
 import type { Envelope, MessagePayload } from '@ragmesh/contracts';
@@ -12,13 +13,6 @@ const RETRY = { delaysMs: [100, 200] };
 type Deleted = MessagePayload<'document.deleted'>;
 type DeletedEnvelope = Envelope<Deleted>;
 
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -71,7 +65,7 @@ describe('Messaging against RabbitMQ', () => {
 
     const sent = await messaging.publish('document.deleted', { documentId: 'doc-1' });
 
-    await waitFor(() => seen.length === 1, 'the handler');
+    await waitUntil('the handler', () => seen.length === 1, 10_000, 25);
     await sleep(300);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toEqual(sent);
@@ -117,7 +111,7 @@ describe('Messaging against RabbitMQ', () => {
 
     const sent = await messaging.publish('document.deleted', { documentId: 'doc-retry' });
 
-    await waitFor(() => attempts.length === 3, 'three attempts');
+    await waitUntil('three attempts', () => attempts.length === 3, 10_000, 25);
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3]);
     expect(attempts.every((a) => a.id === sent.id)).toBe(true);
     expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(90);
@@ -140,7 +134,7 @@ describe('Messaging against RabbitMQ', () => {
 
     const sent = await messaging.publish('document.deleted', { documentId: 'doc-dead' }, { correlationId: 'corr-dead' });
 
-    await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 1, 'the dead letter');
+    await waitUntil('the dead letter', async () => (await queueDepth(`${queue}.dlq`)) === 1, 10_000, 25);
     expect(calls).toBe(3);
     const [letter] = await messaging.listDeadLetters(queue, 10);
     expect(letter).toMatchObject({
@@ -172,7 +166,7 @@ describe('Messaging against RabbitMQ', () => {
     );
     await messaging.publish('document.deleted', { documentId: 'doc-perm' });
 
-    await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 1, 'the dead letter');
+    await waitUntil('the dead letter', async () => (await queueDepth(`${queue}.dlq`)) === 1, 10_000, 25);
     expect(calls).toBe(1);
     const [letter] = await messaging.listDeadLetters(queue);
     expect(letter.reason).toBe('permanent error: document belongs to nobody');
@@ -188,7 +182,7 @@ describe('Messaging against RabbitMQ', () => {
     const noEnvelope = { hello: 'world' };
     adminChannel.publish(exchange, 'document.deleted', Buffer.from(JSON.stringify(noEnvelope)), { messageId: 'raw-3' });
 
-    await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 3, 'three dead letters');
+    await waitUntil('three dead letters', async () => (await queueDepth(`${queue}.dlq`)) === 3, 10_000, 25);
     const letters = await messaging.listDeadLetters(queue);
     const reasons = Object.fromEntries(letters.map((l) => [l.messageId, l.reason]));
     expect(reasons['raw-1']).toMatch(/^malformed JSON: /);
@@ -223,13 +217,13 @@ describe('Messaging against RabbitMQ', () => {
       );
 
       await messaging.publish('document.deleted', { documentId: 'doc-0' });
-      await waitFor(() => batches.length === 1, 'the first batch');
+      await waitUntil('the first batch', () => batches.length === 1, 10_000, 25);
       for (let i = 1; i <= 20; i++) await messaging.publish('document.deleted', { documentId: `doc-${i}` });
       // Time for the prefetch (2 × 8) to bring 15 of them to the consumer while the first batch runs.
       await sleep(300);
       release();
 
-      await waitFor(() => batches.flat().length === 21, 'every message');
+      await waitUntil('every message', () => batches.flat().length === 21, 10_000, 25);
       expect(batches.flat()).toEqual(Array.from({ length: 21 }, (_, i) => `doc-${i}`));
       const sizes = batches.slice(1).map((b) => b.length);
       expect(sizes[0]).toBe(8);
@@ -257,8 +251,8 @@ describe('Messaging against RabbitMQ', () => {
       adminChannel.publish(exchange, 'document.deleted', Buffer.from('not json'), { persistent: true, messageId: 'raw-1' });
       await Promise.all(['a', 'bad', 'b'].map((documentId) => messaging.publish('document.deleted', { documentId })));
 
-      await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 2, 'two dead letters');
-      await waitFor(() => alone.length === 3, 'each message handled alone');
+      await waitUntil('two dead letters', async () => (await queueDepth(`${queue}.dlq`)) === 2, 10_000, 25);
+      await waitUntil('each message handled alone', () => alone.length === 3, 10_000, 25);
       expect(batchCalls).toBeGreaterThanOrEqual(1);
       expect([...alone].sort()).toEqual(['a', 'b', 'bad']);
       const reasons = (await messaging.listDeadLetters(queue)).map((l) => l.reason ?? '');
@@ -282,13 +276,13 @@ describe('Messaging against RabbitMQ', () => {
     );
     const first = await messaging.publish('document.deleted', { documentId: 'doc-a' });
     const second = await messaging.publish('document.deleted', { documentId: 'doc-b' });
-    await waitFor(async () => (await queueDepth(`${queue}.dlq`)) === 2, 'two dead letters');
+    await waitUntil('two dead letters', async () => (await queueDepth(`${queue}.dlq`)) === 2, 10_000, 25);
     expect((await messaging.listDeadLetters(queue, 1)).length).toBe(1);
 
     broken = false; // the bug is fixed; the operator replays
     expect(await messaging.replayDeadLetters(queue, 10)).toBe(2);
 
-    await waitFor(() => processed.length === 2, 'replayed messages to be processed');
+    await waitUntil('replayed messages to be processed', () => processed.length === 2, 10_000, 25);
     expect(processed.map((e) => e.id).sort()).toEqual([first.id, second.id].sort());
     expect(attempts).toEqual([1, 1]);
     expect(await queueDepth(`${queue}.dlq`)).toBe(0);
@@ -302,7 +296,7 @@ describe('Messaging against RabbitMQ', () => {
     await runWithCorrelationId('req-1234', () => messaging.publish('document.deleted', { documentId: 'doc-c' }));
     await messaging.publish('document.deleted', { documentId: 'doc-d' }, { correlationId: 'explicit-5678' });
 
-    await waitFor(() => seen.length === 2, 'two deliveries');
+    await waitUntil('two deliveries', () => seen.length === 2, 10_000, 25);
     expect(seen).toContainEqual({ inContext: 'req-1234', inEnvelope: 'req-1234' });
     expect(seen).toContainEqual({ inContext: 'explicit-5678', inEnvelope: 'explicit-5678' });
   });
@@ -325,7 +319,7 @@ describe('Messaging against RabbitMQ', () => {
       }),
     );
     await messaging.publish('document.deleted', { documentId: 'doc-slow' });
-    await waitFor(() => started, 'the handler to start');
+    await waitUntil('the handler to start', () => started, 10_000, 25);
 
     await messaging.close();
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitUntil } from '@ragmesh/testing';
 import * as amqplib from 'amqplib';
 import pino from 'pino';
 import { metricsRegistry } from '@ragmesh/observability';
@@ -7,13 +8,6 @@ import { Messaging, PermanentError } from './index';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const METRIC = 'ragmesh_messaging_queue_messages';
 
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The gauge's value for a queue and kind, as a scrape would read it (undefined when absent). */
 async function scraped(queue: string, kind: string): Promise<number | undefined> {
@@ -64,13 +58,13 @@ describe('queue metrics against RabbitMQ', () => {
     expect(await scraped(queue, 'dead_letter')).toBe(0);
 
     await messaging.publish('document.deleted', { documentId: 'poison' });
-    await waitFor(async () => (await scraped(queue, 'dead_letter')) === 1, 'one dead letter');
+    await waitUntil('one dead letter', async () => (await scraped(queue, 'dead_letter')) === 1, 10_000, 50);
     // The first holds the only prefetch slot; the other three wait in the queue: that is the lag.
     for (const id of ['a', 'b', 'c', 'd']) await messaging.publish('document.deleted', { documentId: id });
-    await waitFor(async () => (await scraped(queue, 'main')) === 3, 'three ready messages');
+    await waitUntil('three ready messages', async () => (await scraped(queue, 'main')) === 3, 10_000, 50);
 
     release();
-    await waitFor(async () => (await scraped(queue, 'main')) === 0, 'the queue to drain');
+    await waitUntil('the queue to drain', async () => (await scraped(queue, 'main')) === 0, 10_000, 50);
     expect(await scraped(queue, 'dead_letter')).toBe(1);
 
     await messaging.close();

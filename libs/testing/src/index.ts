@@ -6,4 +6,4 @@ export type { ReceivedCallback, DuplicateDelivery } from './callback-receiver';
 export { freePort } from './ports';
 export { ServiceProcess } from './service-process';
 export type { ServiceProcessOptions } from './service-process';
-export { waitFor } from './wait-for';
+export { waitFor, waitUntil } from './wait-for';

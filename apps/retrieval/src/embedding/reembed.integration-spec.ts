@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, protoPath, type retrieval, serviceTokenInterceptor } from '@ragmesh/contracts';
-import { freePort } from '@ragmesh/testing';
+import { freePort, waitFor } from '@ragmesh/testing';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 // The fake upstream is a test tool, not a library: imported by path in tests only, as elsewhere.
@@ -31,15 +31,6 @@ async function fakeEmbeddings(fake: FakeOpenAi, body: { paused?: boolean } = {})
   return (await res.json()) as { requests: number; inputs: number; waiting: number };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('changing the embedding model re-embeds in the background (PostgreSQL, fake /v1/embeddings)', () => {
   const run = `reembed-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -108,7 +99,7 @@ describe('changing the embedding model re-embeds in the background (PostgreSQL, 
     // 2. Restart with an upstream model configured; the upstream holds every embedding request.
     await fakeEmbeddings(fake, { paused: true });
     await start({ RETRIEVAL_EMBEDDINGS_URL: `${fake.url}/v1`, RETRIEVAL_EMBEDDINGS_MODEL: UPSTREAM_MODEL });
-    await until('the re-embed to reach the upstream', 5_000, async () => ((await fakeEmbeddings(fake)).waiting > 0 ? true : undefined));
+    await waitFor('the re-embed to reach the upstream', async () => ((await fakeEmbeddings(fake)).waiting > 0 ? true : undefined), 5_000);
     for (const topic of TOPICS) {
       const answer = await search(topic);
       expect(answer.embeddingModel).toBe(LOCAL_MODEL);
@@ -120,12 +111,12 @@ describe('changing the embedding model re-embeds in the background (PostgreSQL, 
     // 3. The upstream answers: queries keep answering throughout, and switch once every vector is made.
     await fakeEmbeddings(fake, { paused: false });
     const seen: string[] = [];
-    await until('the switch to the upstream model', SWITCH_TIMEOUT_MS, async () => {
+    await waitFor('the switch to the upstream model', async () => {
       const answer = await search(TOPICS[seen.length % TOPICS.length]);
       expect(answer.results).toHaveLength(3);
       seen.push(answer.embeddingModel ?? '');
       return answer.embeddingModel === UPSTREAM_MODEL ? true : undefined;
-    });
+    }, SWITCH_TIMEOUT_MS);
     // Never a query without dense scores, never back to the old model after the switch.
     expect(seen.every((model) => model === LOCAL_MODEL || model === UPSTREAM_MODEL)).toBe(true);
     expect(seen.indexOf(UPSTREAM_MODEL)).toBe(seen.length - 1);
@@ -134,10 +125,10 @@ describe('changing the embedding model re-embeds in the background (PostgreSQL, 
       expect(answer.embeddingModel).toBe(UPSTREAM_MODEL);
       expect(answer.results[0].title).toBe(topic);
     }
-    await until('PostgreSQL to promote the new vectors', 5_000, async () => {
+    await waitFor('PostgreSQL to promote the new vectors', async () => {
       const models = await storedModels();
       return models.length === 1 && models[0].model === UPSTREAM_MODEL ? models : undefined;
-    });
+    }, 5_000);
     expect(await storedModels()).toEqual([{ model: UPSTREAM_MODEL, next: null, dims: FAKE_DIMENSIONS, chunks: documents.length }]);
 
     // 4. A restart with the same configuration serves the stored vectors: nothing is embedded again but the queries.
