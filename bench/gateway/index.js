@@ -259,7 +259,10 @@ function verdicts(levels, disconnect) {
     everyDisconnectAborts: { target: 'all', value: `${disconnect.upstreamRequestsAborted}/${disconnect.clientsDisconnected}`, pass: disconnect.allAborted },
     // The proxy's share alone (gRPC client → proxy → fake), for the same targets split per hop.
     proxyOnlyAddedTtftP50AtOneStreamMs: { target: 'info', value: one?.proxy.addedTtftMs.p50 ?? null },
-    proxyOnlyCpuUsPerToken: { target: 'info (net of idle CPU, worst level)', value: Math.max(...levels.map((l) => l.proxy.netCpuUsPerToken.proxy)) },
+    proxyOnlyCpuUsPerToken: {
+      target: `info (net of idle CPU, worst of ${judged.map((l) => l.concurrency).join('/')} streams, as the mesh's figure)`,
+      value: Math.max(...judged.map((l) => l.proxy.netCpuUsPerToken.proxy)),
+    },
     proxyOnlyThroughputRatioAt200: { target: 'info', value: two?.proxy.throughputRatio ?? null },
     proxyOnlyErrorsAt1000: { target: 'info', value: thousand?.proxy.errors ?? null },
   };

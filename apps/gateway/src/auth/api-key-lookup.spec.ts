@@ -5,12 +5,11 @@ import type { MetricsService } from '@ragmesh/observability';
 import { ApiError } from '../http/api-error';
 import { generateApiKey, hashApiKey, keyPrefix } from './api-key';
 import { ApiKeyGuard } from './api-key.guard';
-import { ApiKeyLookup } from './api-key-lookup';
+import { ApiKeyLookup, ttlCache } from './api-key-lookup';
 import { LAST_USED_RESOLUTION_MS, type ApiKeyRecord, type ApiKeysRepository } from './api-keys.repository';
 import { ApiKeysUseCase } from './api-keys.use-case';
 import type { RateLimits } from './rate-limits';
 import { RequireScope } from './scopes.decorator';
-import { TtlLru } from './ttl-lru';
 
 const record = (id: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
   id,
@@ -52,24 +51,21 @@ beforeAll(() => Logger.overrideLogger(false));
 beforeEach(() => jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate'] }));
 afterEach(() => jest.useRealTimers());
 
-describe('TtlLru', () => {
-  it('misses once an entry is ttl old, drops the least recently used past max, and stores nothing with ttl 0', () => {
-    const lru = new TtlLru<string, number>(2, 1_000);
+describe('ttlCache', () => {
+  it('misses once an entry is ttl old, drops the least recently used past max, and keeps nothing with ttl or max 0', () => {
+    const lru = ttlCache<number>(2, 1_000)!;
     lru.set('a', 1);
     lru.set('b', 2);
     expect(lru.get('a')).toBe(1); // a is now the most recently used
     lru.set('c', 3);
     expect([lru.get('a'), lru.get('b'), lru.get('c')]).toEqual([1, undefined, 3]);
-    jest.advanceTimersByTime(999);
-    expect(lru.get('a')).toBe(1);
+    jest.advanceTimersByTime(1_000);
+    expect(lru.get('a')).toBe(1); // exactly ttl old: still a hit
     jest.advanceTimersByTime(1);
     expect(lru.get('a')).toBeUndefined();
-    expect(lru.size).toBe(1);
-    lru.deleteWhere((v) => v === 3);
-    expect(lru.size).toBe(0);
-    const off = new TtlLru<string, number>(10, 0);
-    off.set('a', 1);
-    expect(off.get('a')).toBeUndefined();
+    expect(lru.has('c')).toBe(false);
+    expect(ttlCache<number>(10, 0)).toBeUndefined();
+    expect(ttlCache<number>(0, 1_000)).toBeUndefined();
   });
 });
 
@@ -82,7 +78,7 @@ describe('ApiKeyLookup', () => {
     expect((await lookup.find(key))?.id).toBe('k1');
     expect((await lookup.find(key))?.id).toBe('k1');
     expect(keys.reads).toBe(1);
-    jest.advanceTimersByTime(5_000);
+    jest.advanceTimersByTime(5_001);
     await lookup.find(key);
     expect(keys.reads).toBe(2);
 
@@ -152,7 +148,7 @@ describe('ApiKeyLookup', () => {
     for (let i = 0; i < 5; i++) lookup.touch('a');
     lookup.touch('b');
     expect(keys.touches).toEqual(['a', 'b']);
-    jest.advanceTimersByTime(LAST_USED_RESOLUTION_MS - 1);
+    jest.advanceTimersByTime(LAST_USED_RESOLUTION_MS);
     lookup.touch('a');
     expect(keys.touches).toEqual(['a', 'b']);
     jest.advanceTimersByTime(1);

@@ -2,9 +2,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { hashApiKey } from './api-key';
 import { ApiKeysRepository, LAST_USED_RESOLUTION_MS, type ApiKeyRecord } from './api-keys.repository';
-import { TtlLru } from './ttl-lru';
+import { LRUCache } from 'lru-cache';
 
 type LookupConfig = Pick<AppConfig, 'AUTH_CACHE_TTL_MS' | 'AUTH_CACHE_MAX_KEYS'>;
+
+/**
+ * Entries are misses once older than `ttlMs` (counted from when they were stored), the least recently
+ * used goes first past `max`; undefined (nothing kept) when either is 0. Time is Date.now, so a
+ * test's fake clock drives it too.
+ */
+export function ttlCache<V extends NonNullable<unknown>>(max: number, ttlMs: number): LRUCache<string, V> | undefined {
+  if (max <= 0 || ttlMs <= 0) return undefined;
+  return new LRUCache<string, V>({ max, ttl: ttlMs, perf: { now: () => Date.now() } });
+}
 
 /**
  * The guard's way to its key records without a PostgreSQL round trip per request. Found keys
@@ -17,23 +27,24 @@ type LookupConfig = Pick<AppConfig, 'AUTH_CACHE_TTL_MS' | 'AUTH_CACHE_MAX_KEYS'>
 @Injectable()
 export class ApiKeyLookup {
   private readonly logger = new Logger('auth');
-  private readonly records: TtlLru<string, ApiKeyRecord>;
+  private readonly records: LRUCache<string, ApiKeyRecord> | undefined;
   /** One database lookup per key at a time: a burst on a cold key waits for the first. */
   private readonly inFlight = new Map<string, Promise<ApiKeyRecord | null>>();
   /** Keys whose last_used_at this process wrote less than LAST_USED_RESOLUTION_MS ago. */
-  private readonly touched: TtlLru<string, true>;
+  private readonly touched: LRUCache<string, true> | undefined;
 
   constructor(
     private readonly keys: ApiKeysRepository,
     @Inject(APP_CONFIG) config: LookupConfig,
   ) {
-    this.records = new TtlLru(config.AUTH_CACHE_MAX_KEYS, config.AUTH_CACHE_TTL_MS);
-    this.touched = new TtlLru(config.AUTH_CACHE_MAX_KEYS, LAST_USED_RESOLUTION_MS);
+    this.records = ttlCache(config.AUTH_CACHE_MAX_KEYS, config.AUTH_CACHE_TTL_MS);
+    // Not tied to AUTH_CACHE_TTL_MS: with the record cache off, last_used_at is still written at most once a minute.
+    this.touched = ttlCache(config.AUTH_CACHE_MAX_KEYS, LAST_USED_RESOLUTION_MS);
   }
 
   find(key: string): Promise<ApiKeyRecord | null> {
     const hash = hashApiKey(key);
-    const cached = this.records.get(hash);
+    const cached = this.records?.get(hash);
     if (cached) return Promise.resolve(cached);
     const pending = this.inFlight.get(hash);
     if (pending) return pending;
@@ -41,7 +52,7 @@ export class ApiKeyLookup {
       .findByHash(hash)
       .then((record) => {
         // A revoke while the SELECT ran would be undone by caching its older answer.
-        if (record && this.inFlight.get(hash) === lookup) this.records.set(hash, record);
+        if (record && this.inFlight.get(hash) === lookup) this.records?.set(hash, record);
         return record;
       })
       .finally(() => {
@@ -53,15 +64,16 @@ export class ApiKeyLookup {
 
   /** The key was revoked or changed through this process: the next request reads it again. */
   forget(keyId: string): void {
-    this.records.deleteWhere((r) => r.id === keyId);
+    // A linear scan: revocations are rare.
+    for (const [hash, record] of [...(this.records?.entries() ?? [])]) if (record.id === keyId) this.records?.delete(hash);
     // A lookup already running may have read the row before the change: let it answer, but not be cached.
     this.inFlight.clear();
   }
 
   /** Writes last_used_at in the background, at most once per key per LAST_USED_RESOLUTION_MS in this process. */
   touch(keyId: string): void {
-    if (this.touched.get(keyId)) return;
-    this.touched.set(keyId, true);
+    if (this.touched?.has(keyId)) return;
+    this.touched?.set(keyId, true);
     this.keys.touch(keyId).catch((err: unknown) => this.logger.warn(`last_used_at not written: ${String(err)}`));
   }
 }
