@@ -33,6 +33,8 @@ export const E2E_PORTS = {
   registryOps: 9203 + PORT_OFFSET,
   feedbackOps: 9204 + PORT_OFFSET,
   summarizerOps: 9205 + PORT_OFFSET,
+  // Far from the others: offsets of parallel runs differ by small numbers, and 3302 + o would be 3300 + (o + 2).
+  secondGateway: 4300 + PORT_OFFSET,
 } as const;
 
 /**
@@ -50,6 +52,8 @@ export const E2E_VHOST = E2E_NAME;
 
 export interface ServiceSpec {
   name: string;
+  /** The app run (`dist/apps/<app>/src/main.js`); default `name`. */
+  app?: string;
   env: Record<string, string>;
   readyUrl: string;
   logFile: string;
@@ -58,10 +62,19 @@ export interface ServiceSpec {
 export interface RunningMesh {
   services: ServiceSpec[];
   gatewayUrl: string;
+  /** With `secondGateway`: the other gateway replica (service `gateway-2`), same database and broker. */
+  secondGatewayUrl?: string;
   amqpUrl: string;
   databaseUrl: string;
   logOf(name: string): string;
+  /** SIGTERM to one service (e.g. `gateway`); resolves when it exited. */
+  stopService(name: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface MeshOptions {
+  /** Also start a second gateway replica (env on top of the first one's), started after it. */
+  secondGateway?: boolean | Record<string, string>;
 }
 
 async function recreateDatabase(): Promise<string> {
@@ -120,7 +133,7 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   throw new Error(`not ready at ${url} after ${timeoutMs} ms: ${last}`);
 }
 
-export async function startMesh(extraEnv: Record<string, string> = {}): Promise<RunningMesh> {
+export async function startMesh(extraEnv: Record<string, string> = {}, options: MeshOptions = {}): Promise<RunningMesh> {
   ensureBuilt();
   mkdirSync(LOG_DIR, { recursive: true });
   const databaseUrl = await recreateDatabase();
@@ -142,24 +155,31 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
     { name: 'generation-proxy', env: { GENERATION_GRPC_PORT: `${p.generationGrpc}`, OPS_PORT: `${p.generationOps}` }, readyUrl: `http://127.0.0.1:${p.generationOps}/health/ready`, logFile: '' },
     { name: 'summarizer', env: { OPS_PORT: `${p.summarizerOps}` }, readyUrl: `http://127.0.0.1:${p.summarizerOps}/health/ready`, logFile: '' },
     { name: 'feedback-worker', env: { OPS_PORT: `${p.feedbackOps}` }, readyUrl: `http://127.0.0.1:${p.feedbackOps}/health/ready`, logFile: '' },
-    { name: 'gateway', env: { GATEWAY_PORT: `${p.gateway}` }, readyUrl: `http://127.0.0.1:${p.gateway}/health/ready`, logFile: '' },
+    { name: 'gateway', env: { GATEWAY_PORT: `${p.gateway}`, GATEWAY_INTERNAL_URL: `http://127.0.0.1:${p.gateway}` }, readyUrl: `http://127.0.0.1:${p.gateway}/health/ready`, logFile: '' },
   ];
-  const children: ChildProcess[] = [];
+  if (options.secondGateway) {
+    const own = options.secondGateway === true ? {} : options.secondGateway;
+    const env = { GATEWAY_PORT: `${p.secondGateway}`, GATEWAY_INTERNAL_URL: `http://127.0.0.1:${p.secondGateway}`, ...own };
+    services.push({ name: 'gateway-2', app: 'gateway', env, readyUrl: `http://127.0.0.1:${p.secondGateway}/health/ready`, logFile: '' });
+  }
+  const children = new Map<string, ChildProcess>();
+  const terminate = (child: ChildProcess) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
   const stop = async (): Promise<void> => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            child.once('exit', () => {
-              clearTimeout(kill);
-              resolve();
-            });
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...children.values()].map(terminate));
+  };
+  const stopService = async (name: string): Promise<void> => {
+    const child = children.get(name);
+    if (!child) throw new Error(`no service ${name} in this mesh`);
+    await terminate(child);
   };
   try {
     for (const svc of services) {
@@ -167,12 +187,12 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
       const log = createWriteStream(svc.logFile, { flags: 'w' });
       const child = spawn(
         process.execPath,
-        ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'apps', svc.name, 'src', 'main.js')],
+        ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'apps', svc.app ?? svc.name, 'src', 'main.js')],
         { cwd: ROOT, env: { ...process.env, RAGMESH_DIST: DIST, ...common, ...svc.env }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      children.push(child);
+      children.set(svc.name, child);
       try {
         await waitReady(svc.readyUrl, child, 60_000);
       } catch (err) {
@@ -186,9 +206,11 @@ export async function startMesh(extraEnv: Record<string, string> = {}): Promise<
   return {
     services,
     gatewayUrl: `http://127.0.0.1:${p.gateway}`,
+    secondGatewayUrl: options.secondGateway ? `http://127.0.0.1:${p.secondGateway}` : undefined,
     amqpUrl,
     databaseUrl,
     logOf: (name) => readFileSync(join(LOG_DIR, `${name}.log`), 'utf8'),
+    stopService,
     stop,
   };
 }

@@ -1,5 +1,31 @@
 import { commonEnv, env, loadConfig } from '@ragmesh/config';
 import { outboundEnv } from '@ragmesh/outbound';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { defaultReplicaId, REPLICA_ID_PATTERN, REPLICA_ID_RULE } from './chat/stream-id';
+
+/** Unset or blank → undefined, so the default is computed from the rest of the configuration. */
+const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
+
+/** Forwarding uses node:http: a plain http origin (optionally a path prefix), no credentials, query or fragment. */
+function isInternalBaseUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' && url.hostname !== '' && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+}
+
+const replicaIdSchema = z.preprocess(blankToUndefined, z.string().regex(REPLICA_ID_PATTERN, REPLICA_ID_RULE).optional());
+// The value is not echoed: a URL may carry credentials.
+const internalUrlSchema = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine(isInternalBaseUrl, 'must be an http:// URL without credentials, query or fragment, e.g. http://10.0.0.7:3000')
+    .optional(),
+);
 
 export const SHAPE = {
   ...commonEnv,
@@ -30,6 +56,13 @@ export const SHAPE = {
   CHAT_RESUME_GRACE_MS: env.int(3_000, { min: 0, max: 600_000 }),
   // Streams kept for resuming (≈ 106 bytes of heap per token: 2,000 × 500 tokens ≈ 100 MB); past it the oldest finished go first.
   CHAT_RESUME_MAX_STREAMS: env.int(2_000, { min: 1, max: 1_000_000 }),
+  // Resume on any replica (README "Resume"): this process's name in stream ids and in the gateway.replicas table.
+  // Default: the host name's first label plus 6 random hex digits, new on every start.
+  GATEWAY_REPLICA_ID: replicaIdSchema,
+  // Where the other replicas reach this one to forward a resume; default http://<host name>:<GATEWAY_PORT> (k8s: the pod IP).
+  GATEWAY_INTERNAL_URL: internalUrlSchema,
+  // How often this replica refreshes its row; a replica not seen for 3 heartbeats counts as gone.
+  GATEWAY_REPLICA_HEARTBEAT_MS: env.int(10_000, { min: 100, max: 300_000 }),
   // Callback streaming (response_url): text is buffered this long between POSTs.
   CHAT_CALLBACK_FLUSH_MS: env.int(1_000, { min: 10, max: 60_000 }),
   // Hosts/CIDRs a response_url may reach although not public (e.g. "127.0.0.0/8" in tests); empty: public internet only.
@@ -65,6 +98,13 @@ export const SHAPE = {
 
 export type AppConfig = ReturnType<typeof loadAppConfig>;
 
-export const loadAppConfig = (source: NodeJS.ProcessEnv = process.env) => loadConfig('gateway', SHAPE, source);
+export const loadAppConfig = (source: NodeJS.ProcessEnv = process.env) => {
+  const config = loadConfig('gateway', SHAPE, source);
+  return {
+    ...config,
+    GATEWAY_REPLICA_ID: config.GATEWAY_REPLICA_ID ?? defaultReplicaId(hostname()),
+    GATEWAY_INTERNAL_URL: (config.GATEWAY_INTERNAL_URL ?? `http://${hostname()}:${config.GATEWAY_PORT}`).replace(/\/+$/, ''),
+  };
+};
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpStatus, Inject, Logger, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpStatus, Inject, Logger, Optional, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { principalOf } from '../auth/principal';
@@ -20,6 +20,8 @@ import { chunk, completion, type CompletionMeta, deltaChunkJson, newCompletionId
 import { type StreamEvents } from './named-sse';
 import { parseResumeRequest } from './resume-request';
 import { SseWriter } from './sse';
+import { OwnerUnreachable } from './stream-forwarder';
+import { LOCAL_ROUTE, type ResumeRoute, StreamOwners } from './stream-owners';
 import { StreamRegistry } from './stream-registry';
 
 export const SESSION_HEADER = 'x-session-id';
@@ -107,6 +109,8 @@ export class ChatController {
     private readonly streams: StreamRegistry,
     private readonly callbacks: CallbackSender,
     @Inject(APP_CONFIG) private readonly config: ChatConfig,
+    // Absent only where a test builds the controller by hand: every resume is then served locally.
+    @Optional() private readonly owners?: StreamOwners,
   ) {}
 
   /**
@@ -204,7 +208,9 @@ export class ChatController {
   }
 
   private async resume(rawStreamId: string, rawLastEventId: string, res: Response): Promise<void> {
-    const { streamId, afterId } = parseResumeRequest(rawStreamId, rawLastEventId);
+    const { streamId, owner, afterId } = parseResumeRequest(rawStreamId, rawLastEventId);
+    const route = this.owners ? await this.owners.route(owner, res.req) : LOCAL_ROUTE;
+    if (this.owners && route.kind !== 'local') return this.resumeAtOwner(this.owners, streamId, route, res);
     const lookup = this.streams.lookup(streamId, principalOf(res.req).tenant);
     if ('expired' in lookup) {
       this.chatMetrics.resumes.inc({ outcome: 'expired' });
@@ -227,6 +233,36 @@ export class ChatController {
     const headers = { [SESSION_HEADER]: recording.conversationId, [STREAM_ID_HEADER]: recording.id };
     const follower = followRecording(res, recording, { afterId, heartbeatMs: this.config.CHAT_HEARTBEAT_MS, headers, startNow: true });
     await follower.outcome.catch(() => undefined);
+  }
+
+  /**
+   * Another replica holds the stream: its answer is relayed as it comes (the owner checks key
+   * and tenant itself). An owner that stopped, or refuses connections, took its streams along: 410.
+   */
+  private async resumeAtOwner(owners: StreamOwners, streamId: string, route: Exclude<ResumeRoute, { kind: 'local' }>, res: Response): Promise<void> {
+    if (route.kind === 'owner-unknown') {
+      this.chatMetrics.resumes.inc({ outcome: 'owner_unknown' });
+      throw new ApiError(HttpStatus.NOT_FOUND, `stream ${streamId} not found: it names gateway replica ${route.owner}, which no gateway knows`);
+    }
+    const gone = () => new ApiError(HttpStatus.GONE, `stream ${streamId} is gone: gateway replica ${route.owner}, which served it, has stopped`);
+    if (route.kind === 'owner-gone') {
+      this.chatMetrics.resumes.inc({ outcome: 'owner_gone' });
+      throw gone();
+    }
+    try {
+      await owners.forward(route.internalUrl, res.req, res);
+      this.chatMetrics.resumes.inc({ outcome: 'forwarded' });
+    } catch (err) {
+      if (!(err instanceof OwnerUnreachable)) throw err;
+      this.logger.warn({ stream: streamId, replica: route.owner, internalUrl: route.internalUrl, code: err.code }, 'resume not forwarded: the owning replica did not answer');
+      // Nothing listens at its address: the process is gone, and its streams with it.
+      if (err.code === 'ECONNREFUSED') {
+        this.chatMetrics.resumes.inc({ outcome: 'owner_gone' });
+        throw gone();
+      }
+      this.chatMetrics.resumes.inc({ outcome: 'owner_unreachable' });
+      throw new ApiError(HttpStatus.BAD_GATEWAY, `stream ${streamId} is held by gateway replica ${route.owner}, which did not answer (${err.code}); retry the resume`);
+    }
   }
 
   private streamEvents(session: ChatSession, res: Response): Promise<void> {

@@ -1,9 +1,11 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config';
+import { newStreamId } from './stream-id';
 import { StreamRecording } from './stream-recording';
 
-export type StreamRegistryConfig = Pick<AppConfig, 'CHAT_RESUME_RETENTION_MS' | 'CHAT_RESUME_GRACE_MS' | 'CHAT_RESUME_MAX_STREAMS'>;
+/** Without GATEWAY_REPLICA_ID (a registry built by hand in a unit test) ids are plain uuids. */
+export type StreamRegistryConfig = Pick<AppConfig, 'CHAT_RESUME_RETENTION_MS' | 'CHAT_RESUME_GRACE_MS' | 'CHAT_RESUME_MAX_STREAMS'> &
+  Partial<Pick<AppConfig, 'GATEWAY_REPLICA_ID'>>;
 
 /** Ids of streams that aged out, remembered so a late resume gets 410 Gone rather than 404. */
 export const EXPIRED_IDS_KEPT = 10_000;
@@ -12,8 +14,8 @@ export type StreamLookup = { found: StreamRecording } | { expired: true } | { un
 
 /**
  * The native chat streams of this gateway process, resumable while they run and for
- * CHAT_RESUME_RETENTION_MS after they finish. In memory: a resume must reach the replica
- * that served the stream (sticky routing on the stream id), which the README says.
+ * CHAT_RESUME_RETENTION_MS after they finish. In memory; each id names this replica
+ * (`<replica>.<uuid>`), so a resume reaching another replica is forwarded here (StreamOwners).
  */
 @Injectable()
 export class StreamRegistry implements OnApplicationShutdown {
@@ -29,7 +31,7 @@ export class StreamRegistry implements OnApplicationShutdown {
 
   create(conversationId: string, tenant: string): StreamRecording {
     this.makeRoom();
-    const recording = new StreamRecording(randomUUID(), conversationId, tenant, this.config.CHAT_RESUME_GRACE_MS);
+    const recording = new StreamRecording(newStreamId(this.config.GATEWAY_REPLICA_ID), conversationId, tenant, this.config.CHAT_RESUME_GRACE_MS);
     this.streams.set(recording.id, recording);
     recording.whenFinished(() => this.retain(recording));
     return recording;
