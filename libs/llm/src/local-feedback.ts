@@ -34,6 +34,11 @@ export const feedbackActivityDocumentSchema = z.object({
 export type FeedbackChallenge = z.infer<typeof challengeSchema>;
 export type FeedbackActivityDocument = z.infer<typeof feedbackActivityDocumentSchema>;
 
+/** The activity document as `local-feedback` reads it (the worker checks it before it asks the proxy). */
+export function parseFeedbackActivityDocument(input: unknown): z.SafeParseReturnType<unknown, FeedbackActivityDocument> {
+  return feedbackActivityDocumentSchema.safeParse(input);
+}
+
 /** The message a caller adds to GenerateInput.messages so that `local-feedback` can read the facts. */
 export function feedbackActivityMessage(doc: FeedbackActivityDocument): ChatMessage {
   return { role: 'system', content: `${FEEDBACK_ACTIVITY_MARKER}\n${JSON.stringify(doc)}` };
@@ -44,7 +49,7 @@ export function readFeedbackActivity(messages: readonly ChatMessage[]): Feedback
   for (const message of messages) {
     if (message.role !== 'system' || !message.content.startsWith(FEEDBACK_ACTIVITY_MARKER)) continue;
     try {
-      const parsed = feedbackActivityDocumentSchema.safeParse(JSON.parse(message.content.slice(FEEDBACK_ACTIVITY_MARKER.length)));
+      const parsed = parseFeedbackActivityDocument(JSON.parse(message.content.slice(FEEDBACK_ACTIVITY_MARKER.length)));
       if (parsed.success) return parsed.data;
     } catch {
       // Not JSON: treated as absent.
@@ -58,6 +63,8 @@ export const LOCAL_FEEDBACK_NO_DATA = '이 요청에는 활동 데이터가 없�
 interface Scored extends FeedbackChallenge {
   rate: number;
   order: number;
+  /** Date.parse of its start (else end) date; NaN without one. */
+  time: number;
 }
 
 /**
@@ -75,8 +82,10 @@ export function writeLocalFeedback(doc: FeedbackActivityDocument): string {
   const measured = scored.filter((c) => c.total > 0);
   const sentences = [overallSentence(when, scored)];
   if (measured.length > 0) {
-    sentences.push(...rankingSentences(measured), ...categorySentences(measured), ...streakSentences(measured), ...trendSentences(measured));
-    sentences.push(suggestion(measured));
+    // Best first; byRateDesc is a total order (ties end on the given order), so one sort serves every sentence.
+    const ranked = [...measured].sort(byRateDesc);
+    sentences.push(...rankingSentences(ranked), ...categorySentences(measured), ...streakSentences(measured), ...trendSentences(measured));
+    sentences.push(suggestion(ranked.at(-1) as Scored));
   } else {
     sentences.push('목표 횟수가 정해진 챌린지가 없어 달성률은 계산하지 않았습니다. 다음에는 횟수 목표를 정해 보세요.');
   }
@@ -92,11 +101,11 @@ function overallSentence(when: string, scored: Scored[]): string {
   return complete > 0 ? `${base} 그중 ${complete}개는 목표를 모두 채웠습니다.` : base;
 }
 
-function rankingSentences(measured: Scored[]): string[] {
-  const [best] = [...measured].sort(byRateDesc);
+function rankingSentences(ranked: Scored[]): string[] {
+  const [best] = ranked;
   const sentences = [`가장 잘한 챌린지는 ${quote(best.title)}(${best.category})로 ${best.total}회 중 ${best.achieved}회(${percent(best.rate)})를 해냈습니다.`];
-  if (measured.length > 1) {
-    const worst = [...measured].sort(byRateDesc).at(-1) as Scored;
+  if (ranked.length > 1) {
+    const worst = ranked.at(-1) as Scored;
     if (worst.rate < best.rate) sentences.push(`${josa(quote(worst.title), '은', '는')} ${worst.total}회 중 ${worst.achieved}회(${percent(worst.rate)})로 가장 낮았습니다.`);
   }
   return sentences;
@@ -135,8 +144,7 @@ function trendSentences(measured: Scored[]): string[] {
   return [];
 }
 
-function suggestion(measured: Scored[]): string {
-  const worst = [...measured].sort(byRateDesc).at(-1) as Scored;
+function suggestion(worst: Scored): string {
   const remaining = worst.total - worst.achieved;
   if (worst.rate < LOW_RATE) {
     return `다음 기간에는 ${quote(worst.title)}의 목표를 더 작게 나누어 꾸준히 이어 가 보세요.`;
@@ -147,10 +155,22 @@ function suggestion(measured: Scored[]): string {
 
 /** In date order when every challenge has a date, else in the order given. */
 function chronological(challenges: FeedbackChallenge[]): Scored[] {
-  const scored = challenges.map((c, order) => ({ ...c, rate: c.total > 0 ? c.achieved / c.total : 0, order }));
-  const dateOf = (c: Scored) => Date.parse(c.startDate ?? c.endDate ?? '');
-  if (scored.some((c) => Number.isNaN(dateOf(c)))) return scored;
-  return scored.sort((a, b) => dateOf(a) - dateOf(b) || a.order - b.order);
+  // Built field by field: spreading challenges of differing shapes (optional dates) is a slow path in V8.
+  const scored = challenges.map(
+    (c, order): Scored => ({
+      title: c.title,
+      category: c.category,
+      achieved: c.achieved,
+      total: c.total,
+      startDate: c.startDate,
+      endDate: c.endDate,
+      rate: c.total > 0 ? c.achieved / c.total : 0,
+      order,
+      time: Date.parse(c.startDate ?? c.endDate ?? ''),
+    }),
+  );
+  if (scored.some((c) => Number.isNaN(c.time))) return scored;
+  return scored.sort((a, b) => a.time - b.time || a.order - b.order);
 }
 
 const byRateDesc = (a: Scored, b: Scored) => b.rate - a.rate || b.total - a.total || a.order - b.order;

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { type Messaging, MESSAGING } from '@ragmesh/messaging';
-import { JobsRepository, type StatusChange, type StatusMark } from './jobs.repository';
+import { JobsRepository, type StatusChange } from './jobs.repository';
 
 export const STATUS_RELAY_OPTIONS = Symbol('FEEDBACK_STATUS_RELAY_OPTIONS');
 export interface StatusRelayOptions {
@@ -25,7 +25,7 @@ export const statusEventId = (change: StatusChange): string => `feedback-status:
 export abstract class JobEvents {
   /** Never rejects: a transition whose event is not confirmed stays pending in its row for the relay. */
   abstract statusChanged(change: StatusChange): Promise<void>;
-  /** Publishes and, once confirmed, marks the row published; rejects when the broker refuses. */
+  /** Publishes and, once confirmed, hands the row's mark to the repository; rejects when the broker refuses. */
   abstract publish(change: StatusChange): Promise<void>;
 }
 
@@ -38,9 +38,6 @@ export abstract class JobEvents {
 @Injectable()
 export class AmqpJobEvents extends JobEvents implements OnModuleDestroy {
   private readonly logger = new Logger(AmqpJobEvents.name);
-  /** Confirmed transitions not yet marked in their rows: written by one UPDATE per batch, not one commit per event. */
-  private readonly confirmed: StatusMark[] = [];
-  private marking: Promise<void> | undefined;
   /** `running` transitions waiting out the delay, by job id; `send` publishes now, `drop` forgets. */
   private readonly held = new Map<string, { send(): Promise<void>; drop(): void }>();
 
@@ -99,23 +96,11 @@ export class AmqpJobEvents extends JobEvents implements OnModuleDestroy {
       { jobId, status, attempts, ...(lastError ? { lastError } : {}), at: at.toISOString() },
       { id: statusEventId(change) },
     );
-    await this.markPublished({ jobId, at });
-  }
-
-  /** Resolves once this mark is written. A mark lost with a failed batch or a crash only means the relay publishes the same event again. */
-  private markPublished(mark: StatusMark): Promise<void> {
-    this.confirmed.push(mark);
-    this.marking ??= this.writeMarks();
-    return this.marking;
-  }
-
-  /** Marks arriving while a batch is written go into the next one; the promise settles when none are left. */
-  private async writeMarks(): Promise<void> {
-    try {
-      while (this.confirmed.length > 0) await this.jobs.markStatusPublished(this.confirmed.splice(0));
-    } finally {
-      this.marking = undefined;
-    }
+    // Not awaited: the repository writes marks in batches, with the next job lock release (which
+    // may be this job's own). A mark lost with a failed write only means the relay publishes the same event again.
+    this.jobs.markStatusPublished([{ jobId, at }]).catch((err: unknown) =>
+      this.logger.warn({ jobId, status, err: err instanceof Error ? err.message : String(err) }, 'status event published but not marked; the relay will publish it again'),
+    );
   }
 }
 

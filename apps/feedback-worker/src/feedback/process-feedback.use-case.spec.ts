@@ -9,7 +9,7 @@ import { OutboundError } from '@ragmesh/outbound';
 import { FEEDBACK_ACTIVITY_MARKER } from '@ragmesh/llm';
 import { JobEvents } from './job-events';
 import { FeedbackMetrics } from './feedback.metrics';
-import { type JobRecord, JobsRepository, type LockResult, type StatusChange } from './jobs.repository';
+import { type JobRecord, type JobRun, JobsRepository, type StartedJob, type StatusChange } from './jobs.repository';
 
 class RecordedEvents extends JobEvents {
   readonly changes: StatusChange[] = [];
@@ -26,22 +26,37 @@ class InMemoryJobs extends JobsRepository {
   readonly jobs = new Map<string, JobRecord>();
   readonly processed = new Set<string>();
   readonly locked = new Set<string>();
+  /** Each job lock's release, with whether the job's outcome was stored by then. */
+  readonly releases: { jobId: string; status: JobStatus | undefined }[] = [];
 
-  async start(envelopeId: string, job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>): Promise<{ created: boolean; change: StatusChange } | null> {
-    if (this.processed.has(envelopeId) || this.jobs.get(job.id)?.status === 'succeeded') return null;
-    const existing = this.jobs.get(job.id);
-    const attempts = (existing?.attempts ?? 0) + 1;
-    this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts });
-    return { created: !existing, change: this.changeOf(job.id) };
-  }
-  async succeed(jobId: string, content: string, envelopeId: string): Promise<StatusChange> {
-    this.update(jobId, { status: 'succeeded', content, lastError: null });
-    this.processed.add(envelopeId);
-    return this.changeOf(jobId);
-  }
-  async fail(jobId: string, status: 'failed' | 'dead', error: string): Promise<StatusChange> {
-    this.update(jobId, { status, lastError: error });
-    return this.changeOf(jobId);
+  async runJob<T>(envelopeId: string, job: Pick<JobRecord, 'id' | 'memberId' | 'callbackUrl'>, work: (job: StartedJob) => Promise<T>): Promise<JobRun<T>> {
+    if (this.locked.has(job.id)) return { outcome: 'busy' };
+    this.locked.add(job.id);
+    try {
+      if (this.processed.has(envelopeId) || this.jobs.get(job.id)?.status === 'succeeded') return { outcome: 'done' };
+      const existing = this.jobs.get(job.id);
+      const attempts = (existing?.attempts ?? 0) + 1;
+      this.jobs.set(job.id, { content: null, lastError: null, ...existing, ...job, status: 'running', attempts });
+      return {
+        outcome: 'ran',
+        value: await work({
+          created: !existing,
+          running: this.changeOf(job.id),
+          succeed: async (content) => {
+            this.update(job.id, { status: 'succeeded', content, lastError: null });
+            this.processed.add(envelopeId);
+            return this.changeOf(job.id);
+          },
+          fail: async (status, error) => {
+            this.update(job.id, { status, lastError: error });
+            return this.changeOf(job.id);
+          },
+        }),
+      };
+    } finally {
+      this.locked.delete(job.id);
+      this.releases.push({ jobId: job.id, status: this.jobs.get(job.id)?.status });
+    }
   }
   async markStatusPublished(): Promise<void> {}
   async unpublishedStatuses(): Promise<StatusChange[]> {
@@ -50,15 +65,6 @@ class InMemoryJobs extends JobsRepository {
   private changeOf(jobId: string): StatusChange {
     const job = this.jobs.get(jobId) as JobRecord;
     return { jobId, status: job.status, attempts: job.attempts, at: new Date(), ...(job.lastError ? { lastError: job.lastError } : {}) };
-  }
-  async withJobLock<T>(jobId: string, work: () => Promise<T>): Promise<LockResult<T>> {
-    if (this.locked.has(jobId)) return { acquired: false };
-    this.locked.add(jobId);
-    try {
-      return { acquired: true, value: await work() };
-    } finally {
-      this.locked.delete(jobId);
-    }
   }
   private update(jobId: string, patch: Partial<JobRecord>): void {
     const job = this.jobs.get(jobId);
@@ -133,6 +139,17 @@ describe('ProcessFeedbackUseCase', () => {
     expect(jobs.jobs.get(JOB)).toMatchObject({ status: 'succeeded', attempts: 1, content: 'Great progress this week.' });
     expect(jobs.processed.has('env-1')).toBe(true);
     expect(await transitions()).toEqual({ queued: 1, running: 1, succeeded: 1 });
+  });
+
+  it('stores the outcome before the job lock is released', async () => {
+    await useCase.execute(command());
+    callbacks.answer = 503;
+    const other = '6d4f1b5e-5c1e-4a2b-9f7e-1a2b3c4d5e6f';
+    await expect(useCase.execute(command({ envelopeId: 'env-2', jobId: other }))).rejects.toThrow();
+    expect(jobs.releases).toEqual([
+      { jobId: JOB, status: 'succeeded' },
+      { jobId: other, status: 'failed' },
+    ]);
   });
 
   it('never delivers a succeeded job twice, even under another envelope id', async () => {

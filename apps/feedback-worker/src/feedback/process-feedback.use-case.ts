@@ -1,13 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { classifyGrpcError, PermanentError } from '@ragmesh/messaging';
-import { type ChatMessage, feedbackActivityDocumentSchema, feedbackActivityMessage } from '@ragmesh/llm';
+import { type ChatMessage, feedbackActivityMessage, parseFeedbackActivityDocument } from '@ragmesh/llm';
 import { getCorrelationId } from '@ragmesh/observability';
 import { OutboundError } from '@ragmesh/outbound';
 import { GenerationRepository } from '../grpc/generation.repository';
 import { CallbackClient, classifyCallbackStatus } from './callback.client';
 import { type AttemptOutcome, FeedbackMetrics } from './feedback.metrics';
 import { JobEvents } from './job-events';
-import { JobsRepository, type StatusChange } from './jobs.repository';
+import { JobsRepository, type StartedJob, type StatusChange } from './jobs.repository';
 
 export const FEEDBACK_GENERATION_OPTIONS = Symbol('FEEDBACK_GENERATION_OPTIONS');
 export interface FeedbackGenerationOptions {
@@ -39,7 +39,7 @@ export class JobBusyError extends Error {
 
 /** The activity as the generation-proxy reads it; a document that does not fit will never fit: dead letter. */
 function activityMessage(activity: unknown): ChatMessage {
-  const parsed = feedbackActivityDocumentSchema.safeParse(activity);
+  const parsed = parseFeedbackActivityDocument(activity);
   if (parsed.success) return feedbackActivityMessage(parsed.data);
   const issue = parsed.error.issues[0];
   throw new PermanentError(`invalid activity: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
@@ -64,29 +64,32 @@ export class ProcessFeedbackUseCase {
   ) {}
 
   async execute(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
-    const result = await this.jobs.withJobLock(cmd.jobId, () => this.run(cmd));
-    if (!result.acquired) throw new JobBusyError(`job ${cmd.jobId} is being processed by another delivery`);
-    return result.value;
+    // Never deliver twice, whichever message asked for it: the job is locked and started in one step, or refused.
+    const result = await this.jobs.runJob(cmd.envelopeId, { id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl }, (job) => this.run(cmd, job));
+    switch (result.outcome) {
+      case 'busy':
+        throw new JobBusyError(`job ${cmd.jobId} is being processed by another delivery`);
+      case 'done':
+        return 'duplicate';
+      case 'ran':
+        return result.value;
+    }
   }
 
-  private async run(cmd: ProcessFeedbackCommand): Promise<FeedbackOutcome> {
-    // Never deliver twice, whichever message asked for it.
-    const started = await this.jobs.start(cmd.envelopeId, { id: cmd.jobId, memberId: cmd.memberId, callbackUrl: cmd.callbackUrl });
-    if (!started) return 'duplicate';
-    const { created, change: running } = started;
-    if (created) this.metrics.transition('queued');
+  private async run(cmd: ProcessFeedbackCommand, job: StartedJob): Promise<FeedbackOutcome> {
+    if (job.created) this.metrics.transition('queued');
     // Not awaited: the job does not wait for the broker's confirm of `running` (the row keeps it pending until then).
-    void this.entered(running);
+    void this.entered(job.running);
     const startedAt = performance.now();
     try {
       const content = await this.generate(cmd);
       await this.deliver(cmd, content);
-      await this.finished(await this.jobs.succeed(cmd.jobId, content, cmd.envelopeId), startedAt);
+      await this.finished(await job.succeed(content), startedAt);
       return 'succeeded';
     } catch (err) {
       const status = err instanceof PermanentError || cmd.isLastAttempt ? 'dead' : 'failed';
       try {
-        await this.finished(await this.jobs.fail(cmd.jobId, status, errorText(err)), startedAt);
+        await this.finished(await job.fail(status, errorText(err)), startedAt);
       } catch (recordErr) {
         // The message outcome (retry or dead letter) still follows the original error.
         this.logger.error({ jobId: cmd.jobId, correlationId: getCorrelationId(), err: errorText(recordErr) }, 'could not record job failure');

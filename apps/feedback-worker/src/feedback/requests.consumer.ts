@@ -12,9 +12,10 @@ export const REQUESTS_PREFETCH = 4;
 export const MAX_REQUESTS_PREFETCH = 32;
 
 /**
- * Connections a worker needs: one per job in flight for its lock, plus connections its queries
- * borrow briefly (half as many: a job spends most of its time on generation and the callback)
- * and one for the status relay. More than the prefetch, so a query never waits for a lock holder.
+ * Connections a worker needs: one per job in flight (its lock, and the job's own statements run
+ * on it), plus the few the status relay, the batched status marks and the health check borrow
+ * briefly (the formula keeps the headroom of when jobs borrowed too). More than the prefetch, so
+ * those never wait for a lock holder.
  */
 export const jobsPoolSize = (prefetch: number): number => prefetch + Math.ceil(prefetch / 2) + 1;
 

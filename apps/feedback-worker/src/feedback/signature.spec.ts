@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { secretProblem, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WebhookSigner } from './signature';
 
@@ -22,6 +23,24 @@ describe('WebhookSigner (Standard Webhooks)', () => {
     expect(() => new Webhook(other).verify(body.toString('utf8'), headers)).toThrow(WebhookVerificationError);
     expect(() => new Webhook(SPEC_SECRET).verify(body.toString('utf8').replace('m-1', 'm-2'), headers)).toThrow(WebhookVerificationError);
     expect(() => new Webhook(SPEC_SECRET).verify(body.toString('utf8'), { ...headers, [WEBHOOK_ID_HEADER]: 'j-2' })).toThrow(WebhookVerificationError);
+  });
+
+  it('produces exactly the standardwebhooks library\'s signature for any id, time, body and secret', () => {
+    const bodies = ['', '{}', JSON.stringify({ memberId: 'm', content: '목표의 80% 이상을 달성한 챌린지가 3개 연속으로 이어졌습니다. 🎉', jobId: 'j' }), 'x'.repeat(70_000)];
+    for (let i = 0; i < 40; i += 1) {
+      const secret = `whsec_${randomBytes(24 + (i % 41)).toString('base64')}`;
+      const id = i % 2 === 0 ? randomUUID() : `msg_${randomBytes(9).toString('hex')}`;
+      const body = Buffer.from(bodies[i % bodies.length] + randomBytes(i).toString('base64'), 'utf8');
+      const at = new Date(1_600_000_000_000 + i * 1_234_567_891);
+      const headers = new WebhookSigner(secret).headers(id, body, at);
+      expect(headers[WEBHOOK_SIGNATURE_HEADER]).toBe(new Webhook(secret).sign(id, at, body));
+      expect(headers[WEBHOOK_TIMESTAMP_HEADER]).toBe(String(Math.floor(at.getTime() / 1000)));
+    }
+  });
+
+  it('refuses a secret the spec does not allow instead of signing with it', () => {
+    expect(() => new WebhookSigner('whsec_%%%')).toThrow(/base64/);
+    expect(() => new WebhookSigner(`whsec_${Buffer.alloc(8).toString('base64')}`)).toThrow(/got 8/);
   });
 
   it('keeps the id across attempts while the timestamp and signature follow the attempt', () => {

@@ -6,11 +6,16 @@ import { type GenerateCommand, toSummarizeCommand, toGenerateCommand } from './g
 import { GenerationUseCase } from './generation.use-case';
 import { toRpcException } from './grpc-errors';
 
-/** A unary call's cancellation (client gone, deadline passed) as an AbortSignal. */
-function signalOf(call: ServerUnaryCall<unknown, unknown> | undefined): AbortSignal {
+/**
+ * A unary call's cancellation (client gone, deadline passed) as an AbortSignal, until `done`.
+ * grpc-js also emits 'cancelled' once a call has ended normally; aborting then would only build
+ * an AbortError nobody listens to, so the listener goes when the call is answered.
+ */
+function cancellationOf(call: ServerUnaryCall<unknown, unknown> | undefined): { signal: AbortSignal; done(): void } {
   const abort = new AbortController();
-  call?.once('cancelled', () => abort.abort());
-  return abort.signal;
+  const onCancel = (): void => abort.abort();
+  call?.once('cancelled', onCancel);
+  return { signal: abort.signal, done: () => call?.removeListener('cancelled', onCancel) };
 }
 
 @Controller()
@@ -23,10 +28,13 @@ export class GenerationController implements generation.GenerationServiceControl
     _metadata?: Metadata,
     call?: ServerUnaryCall<generation.GenerateRequest, generation.GenerateResponse>,
   ): Promise<generation.GenerateResponse> {
+    const cancellation = cancellationOf(call);
     try {
-      return await this.useCase.generate(toGenerateCommand(request), signalOf(call));
+      return await this.useCase.generate(toGenerateCommand(request), cancellation.signal);
     } catch (err) {
       throw toRpcException(err);
+    } finally {
+      cancellation.done();
     }
   }
 
@@ -75,10 +83,13 @@ export class GenerationController implements generation.GenerationServiceControl
     _metadata?: Metadata,
     call?: ServerUnaryCall<generation.SummarizeRequest, generation.SummarizeResponse>,
   ): Promise<generation.SummarizeResponse> {
+    const cancellation = cancellationOf(call);
     try {
-      return await this.useCase.summarize(toSummarizeCommand(request), signalOf(call));
+      return await this.useCase.summarize(toSummarizeCommand(request), cancellation.signal);
     } catch (err) {
       throw toRpcException(err);
+    } finally {
+      cancellation.done();
     }
   }
 

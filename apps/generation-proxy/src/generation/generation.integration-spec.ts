@@ -186,6 +186,18 @@ describe('generation-proxy over gRPC', () => {
       await eventually(() => fake.stats.active === 0);
     });
 
+    it('aborts the upstream request when the client cancels a unary Generate', async () => {
+      const abortedBefore = fake.stats.aborted;
+      const activeBefore = fake.stats.active;
+      const answered = new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.generate({ messages: [{ role: 'user', content: 'long please' }] }, (err) => resolve(err));
+        void eventually(() => fake.stats.active > activeBefore).then(() => call.cancel());
+      });
+      expect((await answered)?.code).toBe(grpc.status.CANCELLED);
+      await eventually(() => fake.stats.aborted > abortedBefore);
+      await eventually(() => fake.stats.active === 0);
+    });
+
     it('lists local and upstream models, and is ready while the upstream is healthy', async () => {
       const response = await unary<generation.ListModelsResponse>((cb) => client.listModels({}, cb));
       expect(response.models).toContainEqual({ id: 'fake-model', ownedBy: 'default', upstream: 'default', kind: 'openai-compatible' });
