@@ -12,6 +12,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { disconnectAfterFirstToken, runPhase } = require('./load');
 const { Mesh, build, ROOT } = require('./mesh');
+const { measureTransportFloor } = require('./floor');
 
 const num = (name, def) => (process.env[name] ? Number(process.env[name]) : def);
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,50,200,1000').split(',').map(Number);
@@ -34,6 +35,8 @@ const PORTS = {
   retrievalOps: 9201 + OFFSET,
   generationOps: 9202 + OFFSET,
   fake: 8300 + OFFSET,
+  floorHttp: 8350 + OFFSET,
+  floorGrpc: 20160 + OFFSET,
 };
 
 /** client → gRPC → generation-proxy → fake: the proxy's share alone (no gateway, no database). */
@@ -232,7 +235,7 @@ async function disconnectCheck() {
   };
 }
 
-function verdicts(levels, disconnect) {
+function verdicts(levels, disconnect, floor) {
   const at = (c) => levels.find((l) => l.concurrency === c);
   const one = at(1);
   const two = at(200);
@@ -247,6 +250,8 @@ function verdicts(levels, disconnect) {
   const fakeCpu = Object.fromEntries(levels.map((l) => [l.concurrency, l.direct.cpuUsPerToken?.fake ?? null]));
   return {
     addedTtftP50AtOneStreamMsRagOff: { target: '<= 3', value: one?.ragOff.addedTtftMs.p50 ?? null, pass: one ? one.ragOff.addedTtftMs.p50 <= 3 : null },
+    // What one bare HTTP hop plus one bare gRPC hop add on this machine (bench/gateway/floor.js): no code goes under it.
+    addedTtftFloorTwoBareHopsP50Ms: { target: 'info (transportFloor: bare node:http + grpc-js hops, same idle gap)', value: floor.twoHopsAddedTtftFloorP50Ms },
     cpuUsPerTokenGatewayPlusProxy: {
       target: `<= 100 (net of idle CPU, rag off, worst of ${judged.map((l) => l.concurrency).join('/')} streams)`,
       value: cpu,
@@ -302,6 +307,10 @@ async function main() {
     resumeGraceMs: RESUME_GRACE_MS,
   });
   let report;
+  process.stderr.write('transport floor: bare HTTP and gRPC hops …\n');
+  // Before the mesh starts, on an otherwise idle machine; the gap is the one-stream client's idle time between tokens.
+  const floor = await measureTransportFloor({ httpPort: PORTS.floorHttp, grpcPort: PORTS.floorGrpc, gapMs: TOKEN_DELAY_MS });
+  process.stderr.write(`  ${JSON.stringify(floor)}\n`);
   // Ctrl-C or a timeout must not leave the services running.
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
@@ -339,7 +348,8 @@ async function main() {
       levels,
       disconnect,
     };
-    report.targets = verdicts(levels, disconnect);
+    report.transportFloor = floor;
+    report.targets = verdicts(levels, disconnect, floor);
   } finally {
     TARGETS.proxy?.client.close();
     await mesh.stop();
