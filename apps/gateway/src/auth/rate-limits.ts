@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { DATA_SOURCE } from '@ragmesh/persistence';
+import { DATA_SOURCE, MicroBatcher } from '@ragmesh/persistence';
 import Redis from 'ioredis';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { DataSource } from 'typeorm';
@@ -47,6 +47,18 @@ const STREAM_SLOT_WINDOW_SECONDS = 15 * MINUTE_SECONDS;
 const TABLE = 'rate_limits';
 const SCHEMA = 'gateway';
 
+/** Consumes counted together at most (one batch may hold several keys and limits: one store call per pair). */
+const RATE_LIMIT_BATCH = 256;
+
+interface ConsumeRequest {
+  limit: LimitName;
+  keyId: string;
+  points: number;
+}
+
+/** A store failure is carried per request, so it fails only the requests of its own limit and key. */
+type ConsumeOutcome = LimitState | { error: unknown };
+
 function isLimiterRes(value: unknown): value is RateLimiterRes {
   return value instanceof RateLimiterRes;
 }
@@ -63,6 +75,11 @@ export class RateLimits implements OnApplicationShutdown {
   private readonly redis?: Redis;
   private readonly limiters: Record<LimitName, RateLimiterAbstract>;
   private readonly max: Record<LimitName, number>;
+  private readonly consumes = new MicroBatcher<ConsumeRequest, ConsumeOutcome>({
+    maxBatch: RATE_LIMIT_BATCH,
+    runBatch: (requests) => this.consumeGrouped(requests),
+    runOne: (r) => this.consumeNow(r.limit, r.keyId, r.points).catch((error: unknown) => ({ error })),
+  });
 
   constructor(@Inject(APP_CONFIG) config: LimitsConfig, @Inject(DATA_SOURCE) ds: DataSource) {
     this.max = {
@@ -85,15 +102,64 @@ export class RateLimits implements OnApplicationShutdown {
     this.limiters = { requests: build('requests'), tokens: build('tokens'), streams: build('streams') };
   }
 
-  /** Counts `points` against the key; `allowed: false` past the limit (the points are counted even then, as the library does). */
+  /**
+   * Counts `points` against the key; `allowed: false` past the limit (the points are counted even
+   * then, as the library does). The consumes of one event-loop turn for the same limit and key
+   * share one store round trip (see consumeGrouped).
+   */
   async consume(limit: LimitName, keyId: string, points = 1): Promise<LimitState> {
+    const outcome = await this.consumes.submit({ limit, keyId, points });
+    if ('error' in outcome) throw outcome.error;
+    return outcome;
+  }
+
+  private async consumeNow(limit: LimitName, keyId: string, points: number): Promise<LimitState> {
+    const { res, accepted } = await this.counted(limit, keyId, points);
+    return this.state(limit, res.consumedPoints, res.msBeforeNext, accepted);
+  }
+
+  /** The store's counters after counting `points`, and whether the library accepted them. */
+  private async counted(limit: LimitName, keyId: string, points: number): Promise<{ res: RateLimiterRes; accepted: boolean }> {
     try {
-      const res = await this.limiters[limit].consume(keyId, points);
-      return this.state(limit, res, true);
+      return { res: await this.limiters[limit].consume(keyId, points), accepted: true };
     } catch (rejection: unknown) {
-      if (isLimiterRes(rejection)) return this.state(limit, rejection, false);
+      if (isLimiterRes(rejection)) return { res: rejection, accepted: false };
       throw rejection;
     }
+  }
+
+  /**
+   * One store round trip per limit and key for the whole batch: the group's points are counted
+   * at once, and each request gets the state it would have had counted alone, in order (the
+   * total before it plus its own points), so the n-th request past the limit is refused exactly
+   * as one after another. A group whose store call fails fails only its own requests.
+   */
+  private async consumeGrouped(requests: readonly ConsumeRequest[]): Promise<ConsumeOutcome[]> {
+    const groups = new Map<string, number[]>();
+    for (const [i, r] of requests.entries()) {
+      const key = `${r.limit}\0${r.keyId}`;
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
+    }
+    const outcomes: ConsumeOutcome[] = new Array(requests.length);
+    await Promise.all(
+      [...groups.values()].map(async (members) => {
+        const { limit, keyId } = requests[members[0]];
+        const total = members.reduce((sum, i) => sum + requests[i].points, 0);
+        try {
+          const { res } = await this.counted(limit, keyId, total);
+          let consumed = res.consumedPoints - total;
+          for (const i of members) {
+            consumed += requests[i].points;
+            outcomes[i] = this.state(limit, consumed, res.msBeforeNext, consumed <= this.max[limit]);
+          }
+        } catch (error: unknown) {
+          for (const i of members) outcomes[i] = { error };
+        }
+      }),
+    );
+    return outcomes;
   }
 
   /**
@@ -130,13 +196,13 @@ export class RateLimits implements OnApplicationShutdown {
     if (this.redis) await this.redis.quit().catch(() => undefined);
   }
 
-  private state(limit: LimitName, res: RateLimiterRes, allowed: boolean): LimitState {
+  private state(limit: LimitName, consumedPoints: number, msBeforeNext: number, allowed: boolean): LimitState {
     const max = this.max[limit];
     return {
       limit,
       max,
-      remaining: Math.max(0, Math.min(max, res.remainingPoints)),
-      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+      remaining: Math.max(0, Math.min(max, max - consumedPoints)),
+      resetSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
       allowed,
     };
   }

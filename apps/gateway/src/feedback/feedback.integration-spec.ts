@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { createGatewayApp } from '../app';
 import { loadAppConfig } from '../config';
+import { FeedbackRepository, type NewFeedbackJob } from './feedback.repository';
 import { FeedbackUseCase } from './feedback.use-case';
 import { authFetch, TEST_API_KEY } from '../../test/auth';
 import { waitFor } from '@ragmesh/testing';
@@ -135,6 +136,89 @@ describe('feedback API (integration)', () => {
     const raceKey = `key-${randomUUID()}`;
     const raced = await Promise.all([1, 2, 3].map(() => post(request(memberId), { 'idempotency-key': raceKey }).then(json)));
     expect(new Set(raced.map((r: Json) => r.data.jobId as string)).size).toBe(1);
+  });
+
+  describe('group commit: concurrent creates share one statement', () => {
+    const newJob = (memberId: string, idempotencyKey?: string): NewFeedbackJob => {
+      const jobId = randomUUID();
+      const stored = { memberId, startDate: '2024-05-01T00:00:00.000Z', endDate: '2024-05-31T00:00:00.000Z', activity: { challenges: [] }, callbackUrl: 'http://backend.example/cb' };
+      return {
+        jobId,
+        tenant: 'default',
+        memberId,
+        request: stored,
+        requestHash: `hash-${memberId}`,
+        idempotencyKey,
+        message: {
+          id: randomUUID(),
+          payload: { jobId, memberId, callbackUrl: stored.callbackUrl, prompt: 'p', period: { startDate: stored.startDate, endDate: stored.endDate }, activity: stored.activity },
+        },
+      };
+    };
+    /** The job rows and outbox rows these jobs left: the outbox row by its message id, naming its job. */
+    const stored = async (jobs: NewFeedbackJob[]) => {
+      const rows: { id: string; outbox_job: string | null }[] = await ds.query(
+        `SELECT j.id, o.payload->>'jobId' AS outbox_job FROM gateway.feedback_jobs j LEFT JOIN gateway.outbox o ON o.id = ANY($2::uuid[]) AND o.payload->>'jobId' = j.id::text WHERE j.id = ANY($1::uuid[])`,
+        [jobs.map((j) => j.jobId), jobs.map((j) => j.message.id)],
+      );
+      return new Map(rows.map((r) => [r.id, r.outbox_job]));
+    };
+    const statements = (spy: jest.SpyInstance) => {
+      const texts = spy.mock.calls.map((c) => String(c[0]).trim());
+      return { batched: texts.filter((t) => t.startsWith('WITH input AS')).length, single: texts.filter((t) => t.startsWith('WITH job AS')).length };
+    };
+
+    it('writes every job and its outbox row in one statement, each caller getting its own result (a repeated key finds the first)', async () => {
+      const repo = app.get(FeedbackRepository);
+      const key = `key-${randomUUID()}`;
+      const jobs = [newJob(`m-${randomUUID()}`), newJob(`m-${randomUUID()}`, key), newJob(`m-${randomUUID()}`, key), newJob(`m-${randomUUID()}`)];
+      const spy = jest.spyOn(ds, 'query');
+      try {
+        const results = await Promise.all(jobs.map((j) => repo.create(j)));
+        expect(results).toEqual([
+          { created: true, jobId: jobs[0].jobId },
+          { created: true, jobId: jobs[1].jobId },
+          { created: false, existing: { jobId: jobs[1].jobId, requestHash: jobs[1].requestHash } },
+          { created: true, jobId: jobs[3].jobId },
+        ]);
+        expect(statements(spy)).toEqual({ batched: 1, single: 0 });
+      } finally {
+        spy.mockRestore();
+      }
+      const rows = await stored(jobs);
+      expect(Object.fromEntries(rows)).toEqual({ [jobs[0].jobId]: jobs[0].jobId, [jobs[1].jobId]: jobs[1].jobId, [jobs[3].jobId]: jobs[3].jobId });
+    });
+
+    it('a batch that fails is retried one job at a time: only the bad job fails, the others are written', async () => {
+      const repo = app.get(FeedbackRepository);
+      // PostgreSQL's jsonb refuses a lone surrogate: the batch statement fails as a whole.
+      const jobs = [newJob(`m-${randomUUID()}`), newJob('bad-\ud800'), newJob(`m-${randomUUID()}`)];
+      const spy = jest.spyOn(ds, 'query');
+      let settled: PromiseSettledResult<unknown>[];
+      try {
+        settled = await Promise.allSettled(jobs.map((j) => repo.create(j)));
+        expect(statements(spy)).toEqual({ batched: 1, single: 3 });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(settled[0]).toEqual({ status: 'fulfilled', value: { created: true, jobId: jobs[0].jobId } });
+      const rows = await stored(jobs);
+      expect(Object.fromEntries(rows)).toEqual({ [jobs[0].jobId]: jobs[0].jobId, [jobs[2].jobId]: jobs[2].jobId });
+    });
+
+    it('answers concurrent POSTs each with its own job, every one published', async () => {
+      const members = Array.from({ length: 12 }, () => `m-${randomUUID()}`);
+      const responses = await Promise.all(members.map((m) => post(request(m))));
+      expect(responses.map((r) => r.status)).toEqual(members.map(() => 202));
+      const ids = await Promise.all(responses.map(async (r) => (await json(r)).data.jobId as string));
+      expect(new Set(ids).size).toBe(members.length);
+      const messages = await waitFor('every job published', () => {
+        const found = ids.map((id) => requested.find((e) => e.payload.jobId === id));
+        return found.every(Boolean) ? found : undefined;
+      });
+      expect(messages.map((m) => m?.payload.memberId)).toEqual(members);
+    });
   });
 
   it('updates the job from feedback.status.changed events, ignoring duplicates and stale events', async () => {

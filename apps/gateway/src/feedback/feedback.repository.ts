@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FeedbackJobStatus, MessagePayload } from '@ragmesh/contracts';
-import { DATA_SOURCE } from '@ragmesh/persistence';
+import { DATA_SOURCE, MicroBatcher } from '@ragmesh/persistence';
 import type { DataSource } from 'typeorm';
 import { OUTBOX_INSERT } from '../outbox/outbox.relay';
 import { newerStatusSql, rankSql } from './job-status';
+
+/** Jobs written by one statement at most: bounds its size (each row carries the request twice, as job and as message). */
+export const FEEDBACK_CREATE_BATCH = 100;
 
 export type FeedbackRequested = MessagePayload<'feedback.requested'>;
 export type FeedbackStatusChanged = MessagePayload<'feedback.status.changed'>;
@@ -36,7 +39,10 @@ export interface FeedbackJobView {
 export type StatusOutcome = 'applied' | 'duplicate' | 'stale' | 'unknown-job';
 
 export abstract class FeedbackRepository {
-  /** In one transaction: the job row and its `feedback.requested` outbox row, unless the idempotency key already exists. */
+  /**
+   * In one transaction: the job row and its `feedback.requested` outbox row, unless the idempotency
+   * key already exists. Resolves only after the commit.
+   */
   abstract create(job: NewFeedbackJob): Promise<CreateResult>;
   /** Null for another tenant's job too: its existence is not the caller's to know. */
   abstract find(jobId: string, tenant: string): Promise<FeedbackJobView | null>;
@@ -62,11 +68,32 @@ interface JobRow {
 
 @Injectable()
 export class PgFeedbackRepository extends FeedbackRepository {
+  private readonly logger = new Logger(PgFeedbackRepository.name);
+
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {
     super();
   }
 
+  /** Concurrent creates of one event-loop turn share one statement (group commit); a lone one runs as before. */
+  private readonly inserts = new MicroBatcher<NewFeedbackJob, boolean>({
+    maxBatch: FEEDBACK_CREATE_BATCH,
+    runBatch: (jobs) => this.insertMany(jobs),
+    runOne: (job) => this.insertOne(job),
+    onBatchError: (err, size) => this.logger.warn(`feedback job batch of ${size} failed, retried one by one: ${err instanceof Error ? err.message : String(err)}`),
+  });
+
   async create(job: NewFeedbackJob): Promise<CreateResult> {
+    if (await this.inserts.submit(job)) return { created: true, jobId: job.jobId };
+    // Not inserted: the key exists, committed (ON CONFLICT waited for a concurrent insert of it), possibly by this very batch.
+    const [existing]: { id: string; request_hash: string }[] = await this.ds.query(
+      `SELECT id, request_hash FROM gateway.feedback_jobs WHERE tenant = $1 AND idempotency_key = $2`,
+      [job.tenant, job.idempotencyKey],
+    );
+    return { created: false, existing: { jobId: existing.id, requestHash: existing.request_hash } };
+  }
+
+  /** True when the job (and its outbox row) was inserted, false when its idempotency key already existed. */
+  private async insertOne(job: NewFeedbackJob): Promise<boolean> {
     // One statement, so one round trip and one commit: the job row and its outbox row exist together or not at all.
     // ON CONFLICT waits for a concurrent insert of the same key to commit, so exactly one request creates the job.
     const inserted: { id: string }[] = await this.ds.query(
@@ -88,12 +115,43 @@ export class PgFeedbackRepository extends FeedbackRepository {
         job.message.correlationId ?? null,
       ],
     );
-    if (inserted.length > 0) return { created: true, jobId: job.jobId };
-    const [existing]: { id: string; request_hash: string }[] = await this.ds.query(
-      `SELECT id, request_hash FROM gateway.feedback_jobs WHERE tenant = $1 AND idempotency_key = $2`,
-      [job.tenant, job.idempotencyKey],
+    return inserted.length > 0;
+  }
+
+  /**
+   * insertOne for several jobs in one statement: all rows or none (so a failed batch can be retried
+   * one by one), an outbox row for each job inserted. Two jobs of the batch with the same key: the
+   * first is inserted, the second finds it (DO NOTHING skips a row that conflicts within the statement too).
+   */
+  private async insertMany(jobs: readonly NewFeedbackJob[]): Promise<boolean[]> {
+    // The batch travels as one JSON document: a jsonb[] parameter would be escaped element by element as an array literal.
+    const input = jobs.map((j) => ({
+      job_id: j.jobId,
+      member_id: j.memberId,
+      request: j.request,
+      request_hash: j.requestHash,
+      idempotency_key: j.idempotencyKey ?? null,
+      tenant: j.tenant,
+      message_id: j.message.id,
+      payload: j.message.payload,
+      correlation_id: j.message.correlationId ?? null,
+    }));
+    const rows: { id: string }[] = await this.ds.query(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS t(job_id uuid, member_id text, request jsonb, request_hash text, idempotency_key text, tenant text, message_id uuid, payload jsonb, correlation_id text)
+       ), job AS (
+         INSERT INTO gateway.feedback_jobs (id, member_id, request, request_hash, idempotency_key, tenant)
+         SELECT job_id, member_id, request, request_hash, idempotency_key, tenant FROM input
+         ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id
+       ), outbox AS (
+         ${OUTBOX_INSERT} SELECT i.message_id, 'feedback.requested', i.payload, i.correlation_id FROM input i JOIN job j ON j.id = i.job_id
+       )
+       SELECT id FROM job`,
+      [JSON.stringify(input)],
     );
-    return { created: false, existing: { jobId: existing.id, requestHash: existing.request_hash } };
+    const inserted = new Set(rows.map((r) => r.id));
+    return jobs.map((j) => inserted.has(j.jobId));
   }
 
   async find(jobId: string, tenant: string): Promise<FeedbackJobView | null> {

@@ -56,6 +56,16 @@ describe('feedbackRequestSchema', () => {
     expect(fieldsOf(bad)).toEqual(['activity.challenges[0].title', 'activity.challenges[0].achieved', 'activity.challenges[0].total', 'activity.challenges[0].startDate']);
   });
 
+  it('refuses text with an unpaired surrogate (PostgreSQL jsonb cannot store it), naming the field; pairs are fine', () => {
+    const challenge = valid.activity.challenges[0];
+    expect(fieldsOf({ ...valid, memberId: 'm-\ud800', callbackAuthHeader: 'Bearer \udc00', activity: { challenges: [{ ...challenge, title: 'run \ud83c' }] } })).toEqual([
+      'memberId',
+      'activity.challenges[0].title',
+      'callbackAuthHeader',
+    ]);
+    expect(parseOrThrow(feedbackRequestSchema, { ...valid, memberId: 'm-\ud83c\udfc3' }).memberId).toBe('m-🏃');
+  });
+
   it('refuses an end before the start, a bad URL, a header with a line break and too many challenges', () => {
     expect(fieldsOf({ ...valid, startDate: '2024-06-01', endDate: '2024-05-01' })).toEqual(['endDate']);
     expect(fieldsOf({ ...valid, callbackUrl: 'javascript:alert(1)' })).toEqual(['callbackUrl']);

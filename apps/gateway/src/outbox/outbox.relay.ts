@@ -106,14 +106,20 @@ export class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShu
     const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
     const done = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
     if (done.length > 0) await this.ds.query(`UPDATE gateway.outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
+    const failed: { id: string; error: string; delayMs: number }[] = [];
     for (const [i, result] of results.entries()) {
       if (result.status === 'fulfilled') continue;
       const row = rows[i];
       const error = result.reason instanceof Error ? result.reason.message : String(result.reason);
       this.logger.warn(`outbox ${row.id} (${row.type}) not published, attempt ${row.attempts + 1}: ${error}`);
+      failed.push({ id: row.id, error: error.slice(0, MAX_ERROR_LENGTH), delayMs: outboxRetryDelayMs(row.attempts) });
+    }
+    // A broker outage fails the whole batch: its back-offs are one statement too, each row with its own delay.
+    if (failed.length > 0) {
       await this.ds.query(
-        `UPDATE gateway.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + ($3 || ' milliseconds')::interval WHERE id = $1`,
-        [row.id, error.slice(0, MAX_ERROR_LENGTH), String(outboxRetryDelayMs(row.attempts))],
+        `UPDATE gateway.outbox o SET attempts = o.attempts + 1, last_error = f.error, next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
+         FROM unnest($1::uuid[], $2::text[], $3::int[]) AS f(id, error, delay_ms) WHERE o.id = f.id`,
+        [failed.map((f) => f.id), failed.map((f) => f.error), failed.map((f) => f.delayMs)],
       );
     }
     const count = done.length;
