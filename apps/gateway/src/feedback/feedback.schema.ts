@@ -39,17 +39,12 @@ const callbackUrl = z
     return z.NEVER;
   });
 
-// A lone UTF-16 surrogate (JSON "\ud800") parses, but PostgreSQL's jsonb refuses it: the job's row could not be written.
-const LONE_SURROGATE = /\p{Cs}/u;
-const NO_LONE_SURROGATE = 'must not contain an unpaired UTF-16 surrogate';
-
 const text = (max: number) =>
   z
     .string({ required_error: 'is required', invalid_type_error: 'must be a string' })
     .trim()
     .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((v) => !LONE_SURROGATE.test(v), NO_LONE_SURROGATE);
+    .max(max, `must be at most ${max} characters`);
 
 const count = z.number({ required_error: 'is required', invalid_type_error: 'must be a number' }).int('must be an integer').nonnegative('must not be negative');
 
@@ -82,7 +77,6 @@ export const feedbackRequestSchema = z
       .max(MAX_AUTH_HEADER_LENGTH, `must be at most ${MAX_AUTH_HEADER_LENGTH} characters`)
       // A CR or LF would let a caller inject extra headers into our callback request.
       .refine((v) => !/[\r\n]/.test(v), 'must not contain line breaks')
-      .refine((v) => !LONE_SURROGATE.test(v), NO_LONE_SURROGATE)
       .optional(),
   })
   .superRefine((body, ctx) => {

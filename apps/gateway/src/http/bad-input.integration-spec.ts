@@ -122,6 +122,8 @@ function corpusBodies(valid: Record<string, unknown>, lenient: Record<string, st
     for (const wrong of WRONG_TYPES[kindOf(value)] ?? []) put(`= ${JSON.stringify(wrong)}`, wrong);
     if (typeof value === 'string') {
       put('with NUL', `${value}\u0000`, true);
+      // JSON.stringify writes it as the escape "\ud800", which JSON.parse takes and PostgreSQL's jsonb does not.
+      put('with a lone surrogate', `${value}\ud800`, true);
       put('huge', HUGE);
     }
     if (typeof value === 'number') for (const n of Number.isInteger(value) ? [...BAD_NUMBERS, 0.5] : BAD_NUMBERS) put(`= ${n}`, n);
