@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { freePort } from '@ragmesh/testing';
 import { Client } from 'pg';
-import { authHeaders, DIST, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
+import { authHeaders, DIST, ensureBuilt, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
 
 /*
  * Resume on any gateway replica, over real processes: two gateways (A = `gateway`, B =
@@ -143,6 +143,8 @@ const registerReplica = (id: string, internalUrl: string) =>
   withDatabase((db) => db.query('INSERT INTO gateway.replicas (id, internal_url) VALUES ($1, $2)', [id, internalUrl]));
 
 beforeAll(async () => {
+  // The fake runs from the compiled tree, and it starts before the mesh (which would build it).
+  ensureBuilt();
   const started = await startFakeProcess();
   fake = started.child;
   fakeUrl = started.url;

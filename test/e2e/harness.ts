@@ -109,7 +109,8 @@ function prepareVhost(): string {
   }
 }
 
-function ensureBuilt(): void {
+/** Compiles the tree into DIST unless it holds a build already (specs that start a process before the mesh call it first). */
+export function ensureBuilt(): void {
   if (!existsSync(join(DIST, 'apps', 'gateway', 'src', 'main.js'))) {
     const out = ['--outDir', DIST, '--tsBuildInfoFile', join(DIST, '.tsbuildinfo')];
     execFileSync('npx', ['--no-install', 'tsc', '-p', 'tsconfig.build.json', ...out], { cwd: ROOT, stdio: 'inherit' });

@@ -21,13 +21,17 @@ export function serviceTokenInterceptor(token = serviceToken()): Interceptor {
     });
 }
 
-/** Server side: whether the call's metadata carries the expected token (compared in constant time). */
-export function hasServiceToken(metadata: Metadata | undefined, token = serviceToken()): boolean {
-  const presented = metadata?.get(SERVICE_TOKEN_METADATA_KEY)[0];
+/** Whether `presented` (a metadata value, an HTTP header) is the expected token, compared in constant time. */
+export function isServiceToken(presented: unknown, token = serviceToken()): boolean {
   if (typeof presented !== 'string') return false;
   const a = Buffer.from(presented);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Server side: whether the call's metadata carries the expected token (compared in constant time). */
+export function hasServiceToken(metadata: Metadata | undefined, token = serviceToken()): boolean {
+  return isServiceToken(metadata?.get(SERVICE_TOKEN_METADATA_KEY)[0], token);
 }
 
 /** Metadata with the token, for hand-made grpc-js clients (tests, scripts): `client.method(req, serviceMetadata(), cb)`. */

@@ -8,6 +8,8 @@ const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  // The mesh's service token, carried by a resume one gateway replica forwards to another.
+  'req.headers["x-ragmesh-service-token"]',
   'res.headers["set-cookie"]',
 ];
 

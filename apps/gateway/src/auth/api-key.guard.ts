@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import type { Counter } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ApiError } from '../http/api-error';
+import { isReplicaHop } from '../http/replica-hop';
 import { isStreamRequest } from '../http/request-timeout';
 import { API_KEY_PATTERN, keyPrefix, type Scope } from './api-key';
 import { ApiKeyLookup } from './api-key-lookup';
@@ -118,6 +119,8 @@ export class ApiKeyGuard implements CanActivate {
     req.principal = { keyId: record.id, name: record.name, prefix: record.prefix, tenant: record.tenant, scopes: record.scopes } satisfies Principal;
     this.lookup.touch(record.id);
 
+    // A resume another replica forwarded (proven by the service token) was counted there, and its stream slot is held there.
+    if (isReplicaHop(req)) return true;
     // What a 422 would refuse is known before counting anything; the request budget still counts such a request.
     const { charges, oversized } = this.admission(req, scope);
     const { states, refused } = await this.limits.consumeAll(record.id, [{ limit: 'requests' }, ...charges]);

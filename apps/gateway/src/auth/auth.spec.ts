@@ -1,9 +1,11 @@
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Reflector } from '@nestjs/core';
+import { serviceToken } from '@ragmesh/contracts';
 import type { MetricsService } from '@ragmesh/observability';
 import { ApiError } from '../http/api-error';
 import { jsonDepth } from '../http/body-parsing';
 import { redactAddresses } from '../http/exception.filter';
+import { FORWARDED_BY_HEADER, REPLICA_TOKEN_HEADER } from '../http/replica-hop';
 import { API_KEY_PATTERN, generateApiKey, hashApiKey, keyPrefix } from './api-key';
 import { ApiKeyGuard } from './api-key.guard';
 import { ApiKeyLookup } from './api-key-lookup';
@@ -167,6 +169,27 @@ describe('ApiKeyGuard', () => {
     expect(await guard.canActivate(context(Chat, 'handler', auth, { messages: [{ role: 'user', content: 'hi' }] }))).toBe(true);
     expect(limits.consumeAll).toHaveBeenLastCalledWith('k', [{ limit: 'requests' }, { limit: 'tokens', points: expect.any(Number) }]);
     expect(res.once).toHaveBeenCalledTimes(1);
+  });
+
+  it("does not count a resume another replica forwarded with the service token again, but still checks the client's key", async () => {
+    const key = generateApiKey();
+    keys.findByKey.mockResolvedValue({ id: 'k', scopes: ['chat'], tenant: 't', prefix: keyPrefix(key), revokedAt: null, expiresAt: null });
+    const hop = (method: string, path: string, headers: Record<string, string>) => {
+      const ctx = new ExecutionContextHost([{ method, path, headers, body: {} }, res], Chat as never, Chat.prototype.handler);
+      ctx.setType('http');
+      return guard.canActivate(ctx);
+    };
+    const forwarded = { authorization: `Bearer ${key}`, [FORWARDED_BY_HEADER]: 'gw-front', [REPLICA_TOKEN_HEADER]: serviceToken() };
+    expect(await hop('GET', '/v1/chat/stream/gw-owner.x', forwarded)).toBe(true);
+    expect(await hop('POST', '/v1/chat/stream', { ...forwarded, 'last-event-id': '4' })).toBe(true);
+    expect(limits.consumeAll).not.toHaveBeenCalled();
+    // Without the right token, or on a route replicas never forward, the marker changes nothing.
+    expect(await hop('GET', '/v1/chat/stream/gw-owner.x', { ...forwarded, [REPLICA_TOKEN_HEADER]: 'guessed' })).toBe(true);
+    expect(await hop('POST', '/v1/chat/stream', forwarded)).toBe(true);
+    expect(await hop('POST', '/v1/chat/completions', { ...forwarded, 'last-event-id': '4' })).toBe(true);
+    expect(limits.consumeAll).toHaveBeenCalledTimes(3);
+    keys.findByKey.mockResolvedValueOnce(null);
+    expect(await statusOf(hop('GET', '/v1/chat/stream/gw-owner.x', forwarded))).toBe(401);
   });
 
   it('answers as counting one limit after another would: requests 429, then size 422, then tokens or streams 429', async () => {

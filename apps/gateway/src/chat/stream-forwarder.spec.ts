@@ -49,7 +49,7 @@ async function startOwner(handler: Handler): Promise<string> {
 async function startFront(ownerUrl: string, forwarder: StreamForwarder = new HttpStreamForwarder()): Promise<Front> {
   const outcomes: string[] = [];
   const { server, url } = await listen((req, res) => {
-    forwarder.forward({ baseUrl: ownerUrl, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, forwardedBy: 'gw-front' }, res).then(
+    forwarder.forward({ baseUrl: ownerUrl, method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, forwardedBy: 'gw-front', serviceToken: 'mesh-token' }, res).then(
       () => outcomes.push('relayed'),
       (err: unknown) => {
         outcomes.push(err instanceof OwnerUnreachable ? err.code : `unexpected: ${String(err)}`);
@@ -100,7 +100,7 @@ describe('HttpStreamForwarder', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].method).toBe('POST');
     expect(seen[0].url).toBe('/v1/chat/stream?x=1');
-    expect(seen[0].headers).toMatchObject({ authorization: 'Bearer rgm_k', 'last-event-id': '4', 'x-stream-id': 'gw-owner.s1', [FORWARDED_BY_HEADER]: 'gw-front', 'content-length': '0' });
+    expect(seen[0].headers).toMatchObject({ authorization: 'Bearer rgm_k', 'last-event-id': '4', 'x-stream-id': 'gw-owner.s1', [FORWARDED_BY_HEADER]: 'gw-front', 'x-ragmesh-service-token': 'mesh-token', 'content-length': '0' });
     // Only what the owner needs crosses: no cookies, no body.
     expect(seen[0].headers.cookie).toBeUndefined();
     expect(seen[0].headers['content-type']).toBeUndefined();

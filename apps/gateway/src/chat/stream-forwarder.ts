@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { CORRELATION_HEADER } from '@ragmesh/observability';
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { FORWARDED_BY_HEADER, REPLICA_TOKEN_HEADER } from '../http/replica-hop';
 
-/** Set on a forwarded resume (value: the forwarding replica): the receiver serves it itself, never forwards it again. */
-export const FORWARDED_BY_HEADER = 'x-ragmesh-forwarded-by';
+export { FORWARDED_BY_HEADER };
+
 /** What of the client's request the owner needs: its key (the owner checks key and tenant), the resume point, the correlation id. */
 export const FORWARDED_REQUEST_HEADERS = ['authorization', 'last-event-id', 'x-stream-id', 'accept', CORRELATION_HEADER] as const;
 /** The owner answers a resume at once (headers go out before any event): longer means it is stuck or gone. */
@@ -21,6 +22,8 @@ export interface ForwardRequest {
   headers: IncomingHttpHeaders;
   /** This replica's id, sent in FORWARDED_BY_HEADER. */
   forwardedBy: string;
+  /** The mesh's service token, sent in REPLICA_TOKEN_HEADER: the owner then does not count the request again. */
+  serviceToken: string;
 }
 
 /** The owner gave no answer (nothing was sent to the client yet); `code` is the socket error's (ECONNREFUSED, ETIMEDOUT…). */
@@ -39,9 +42,9 @@ export abstract class StreamForwarder {
   abstract forward(request: ForwardRequest, res: ServerResponse): Promise<void>;
 }
 
-/** The forwarded request's headers: the allowed client headers plus the marker. */
-export function forwardedHeaders(request: Pick<ForwardRequest, 'method' | 'headers' | 'forwardedBy'>): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = { [FORWARDED_BY_HEADER]: request.forwardedBy };
+/** The forwarded request's headers: the allowed client headers plus the marker and the hop's token. */
+export function forwardedHeaders(request: Pick<ForwardRequest, 'method' | 'headers' | 'forwardedBy' | 'serviceToken'>): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { [FORWARDED_BY_HEADER]: request.forwardedBy, [REPLICA_TOKEN_HEADER]: request.serviceToken };
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const value: string | string[] | undefined = request.headers[name];
     if (value !== undefined) headers[name as string] = value;

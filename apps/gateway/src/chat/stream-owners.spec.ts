@@ -78,6 +78,6 @@ describe('which replica serves a resume', () => {
     const { forwarder, owners: o } = owners([]);
     const headers = { authorization: 'Bearer k', 'last-event-id': '4' };
     await o.forward('http://10.0.0.8:3000', { method: 'GET', originalUrl: '/v1/chat/stream/gw-other.x?last_event_id=4', headers }, {} as Response);
-    expect(forwarder.calls).toEqual([{ baseUrl: 'http://10.0.0.8:3000', method: 'GET', path: '/v1/chat/stream/gw-other.x?last_event_id=4', headers, forwardedBy: HERE }]);
+    expect(forwarder.calls).toEqual([{ baseUrl: 'http://10.0.0.8:3000', method: 'GET', path: '/v1/chat/stream/gw-other.x?last_event_id=4', headers, forwardedBy: HERE, serviceToken: expect.any(String) }]);
   });
 });

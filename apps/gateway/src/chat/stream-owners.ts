@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { serviceToken } from '@ragmesh/contracts';
 import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../config';
 import { ReplicaDirectory, type ReplicaEntry } from './replica-directory.repository';
@@ -42,6 +43,8 @@ const headerValue = (value: string | string[] | undefined): string | undefined =
 /** Finds which replica holds a stream and relays resumes to it (README "Resume"). */
 @Injectable()
 export class StreamOwners {
+  private readonly token = serviceToken();
+
   constructor(
     private readonly directory: ReplicaDirectory,
     private readonly forwarder: StreamForwarder,
@@ -59,6 +62,9 @@ export class StreamOwners {
   }
 
   forward(internalUrl: string, req: Pick<Request, 'method' | 'originalUrl' | 'headers'>, res: Response): Promise<void> {
-    return this.forwarder.forward({ baseUrl: internalUrl, method: req.method, path: req.originalUrl, headers: req.headers, forwardedBy: this.here }, res);
+    return this.forwarder.forward(
+      { baseUrl: internalUrl, method: req.method, path: req.originalUrl, headers: req.headers, forwardedBy: this.here, serviceToken: this.token },
+      res,
+    );
   }
 }
