@@ -1,9 +1,10 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { freePort } from '@ragmesh/testing';
 import { Client } from 'pg';
-import { authHeaders, DIST, ensureBuilt, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
+import { authHeaders, DIST, pollUntil, ROOT, type RunningMesh, startMesh } from './harness';
+import { fakeAnswer, fakeStatsAt, readEvents, startFakeProcess, tokenText } from './stream-support';
 
 /*
  * Resume on any gateway replica, over real processes: two gateways (A = `gateway`, B =
@@ -19,14 +20,7 @@ const REPLY_TOKENS = 60;
 const TOKEN_DELAY_MS = 50;
 // A replica not seen for 3 heartbeats (6 s) is gone: rows this spec writes itself stay live for its checks.
 const HEARTBEAT_MS = 2000;
-const FULL_ANSWER = Array.from({ length: REPLY_TOKENS }, (_, i) => `${i === 0 ? '' : ' '}tok${i + 1}`).join('');
-
-interface FakeStats {
-  requests: number;
-  aborted: number;
-  active: number;
-  completed: number;
-}
+const FULL_ANSWER = fakeAnswer(REPLY_TOKENS);
 
 let mesh: RunningMesh;
 let gatewayA: string;
@@ -34,24 +28,7 @@ let gatewayB: string;
 let fake: ChildProcess;
 let fakeUrl: string;
 
-function startFakeProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'tools', 'fake-openai', 'src', 'main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, RAGMESH_DIST: DIST, PORT: '0', HOST: '127.0.0.1', TOKEN_DELAY_MS: String(TOKEN_DELAY_MS), REPLY_TOKENS: String(REPLY_TOKENS) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`fake-openai exited with ${code}: ${out}`)));
-    child.stdout?.on('data', (data: Buffer) => {
-      out += data.toString();
-      const match = /"port":(\d+)/.exec(out);
-      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
-    });
-  });
-}
-
-const fakeStats = async (): Promise<FakeStats> => (await fetch(`${fakeUrl}/fake/stats`)).json() as Promise<FakeStats>;
+const fakeStats = () => fakeStatsAt(fakeUrl);
 const idle = () => pollUntil(async () => ((await fakeStats()).active === 0 ? true : undefined), 15_000, 'the fake upstream to be idle');
 
 const chatBody = () => ({ messages: [{ role: 'user', content: 'Tell me a story' }], rag: false });
@@ -65,29 +42,6 @@ function startStream(gateway: string, signal?: AbortSignal): Promise<Response> {
   });
 }
 
-/** Reads SSE events until the stream ends, or until `stop` says enough (then the connection is dropped). */
-async function readEvents(res: Response, abort?: AbortController, stop?: (events: EventSourceMessage[]) => boolean): Promise<EventSourceMessage[]> {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (e) => events.push(e) });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return events;
-    parser.feed(decoder.decode(value, { stream: true }));
-    if (stop?.(events)) {
-      abort?.abort();
-      await reader.cancel().catch(() => undefined);
-      return events;
-    }
-  }
-}
-
-const tokenText = (events: EventSourceMessage[]) =>
-  events
-    .filter((e) => e.event === 'token')
-    .map((e) => (JSON.parse(e.data) as { text: string }).text)
-    .join('');
 const tokens = (events: EventSourceMessage[]) => events.filter((e) => e.event === 'token').length;
 
 /** Ids 1…n with none missing or repeated. */
@@ -143,9 +97,7 @@ const registerReplica = (id: string, internalUrl: string) =>
   withDatabase((db) => db.query('INSERT INTO gateway.replicas (id, internal_url) VALUES ($1, $2)', [id, internalUrl]));
 
 beforeAll(async () => {
-  // The fake runs from the compiled tree, and it starts before the mesh (which would build it).
-  ensureBuilt();
-  const started = await startFakeProcess();
+  const started = await startFakeProcess({ tokenDelayMs: TOKEN_DELAY_MS, replyTokens: REPLY_TOKENS });
   fake = started.child;
   fakeUrl = started.url;
   mesh = await startMesh(

@@ -1,9 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { authHeaders, DIST, pollUntil, ROOT, RunningMesh, startMesh } from './harness';
+import { authHeaders, pollUntil, RunningMesh, startMesh } from './harness';
+import { fakeAnswer, fakeStatsAt, readEvents, startFakeProcess, tokenText } from './stream-support';
 
 /*
  * Chat streaming over real processes: the six services from the compiled tree, the generation
@@ -18,37 +17,13 @@ const TOKEN_DELAY_MS = 25;
 const GRACE_MS = 1500;
 const RETENTION_MS = 2500;
 const FLUSH_MS = 300;
-const FULL_ANSWER = Array.from({ length: REPLY_TOKENS }, (_, i) => `${i === 0 ? '' : ' '}tok${i + 1}`).join('');
-
-interface FakeStats {
-  requests: number;
-  aborted: number;
-  active: number;
-  completed: number;
-}
+const FULL_ANSWER = fakeAnswer(REPLY_TOKENS);
 
 let mesh: RunningMesh;
 let fake: ChildProcess;
 let fakeUrl: string;
 
-function startFakeProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'scripts', 'register-paths.js'), join(DIST, 'tools', 'fake-openai', 'src', 'main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, RAGMESH_DIST: DIST, PORT: '0', HOST: '127.0.0.1', TOKEN_DELAY_MS: String(TOKEN_DELAY_MS), REPLY_TOKENS: String(REPLY_TOKENS) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`fake-openai exited with ${code}: ${out}`)));
-    child.stdout?.on('data', (data: Buffer) => {
-      out += data.toString();
-      const match = /"port":(\d+)/.exec(out);
-      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
-    });
-  });
-}
-
-const fakeStats = async (): Promise<FakeStats> => (await fetch(`${fakeUrl}/fake/stats`)).json() as Promise<FakeStats>;
+const fakeStats = () => fakeStatsAt(fakeUrl);
 const configureFake = async (config: Record<string, unknown>) => {
   const res = await fetch(`${fakeUrl}/fake/config`, { method: 'POST', body: JSON.stringify(config) });
   if (res.status !== 200) throw new Error(`fake config answered ${res.status}: ${await res.text()}`);
@@ -66,32 +41,9 @@ function post(path: string, body: unknown, headers: Record<string, string> = {},
   });
 }
 
-/** Reads SSE events until the stream ends, or until `stop` says enough (then the connection is dropped). */
-async function readEvents(res: Response, abort?: AbortController, stop?: (events: EventSourceMessage[]) => boolean): Promise<EventSourceMessage[]> {
-  const events: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (e) => events.push(e) });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return events;
-    parser.feed(decoder.decode(value, { stream: true }));
-    if (stop?.(events)) {
-      abort?.abort();
-      await reader.cancel().catch(() => undefined);
-      return events;
-    }
-  }
-}
-
-const tokenText = (events: EventSourceMessage[]) =>
-  events
-    .filter((e) => e.event === 'token')
-    .map((e) => (JSON.parse(e.data) as { text: string }).text)
-    .join('');
 
 beforeAll(async () => {
-  const started = await startFakeProcess();
+  const started = await startFakeProcess({ tokenDelayMs: TOKEN_DELAY_MS, replyTokens: REPLY_TOKENS });
   fake = started.child;
   fakeUrl = started.url;
   mesh = await startMesh({
