@@ -11,7 +11,9 @@ import { startFeedbackWorker, type RunningFeedbackWorker } from './bootstrap';
 import { loadAppConfig } from './config';
 import { Webhook } from 'standardwebhooks';
 import { statusEventId } from './feedback/job-events';
-import { waitFor as pollFor } from '@ragmesh/testing';
+import { collectPublished, waitFor as pollFor } from '@ragmesh/testing';
+
+type StatusEnvelope = Envelope<MessagePayload<'feedback.status.changed'>>;
 
 jest.setTimeout(60_000);
 
@@ -132,13 +134,8 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
 
   it('generates, calls back once with a valid signature, and records the job as succeeded', async () => {
     // A temporary queue sees the status events the gateway would consume.
-    const statusChannel = await amqp.createChannel();
-    const { queue } = await statusChannel.assertQueue('', { exclusive: true, autoDelete: true });
-    await statusChannel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.status.changed');
     const statuses: MessagePayload<'feedback.status.changed'>[] = [];
-    await statusChannel.consume(queue, (msg) => {
-      if (msg) statuses.push((JSON.parse(msg.content.toString()) as Envelope<MessagePayload<'feedback.status.changed'>>).payload);
-    }, { noAck: true });
+    await collectPublished<StatusEnvelope>(await amqp.createChannel(), EVENTS_EXCHANGE, 'feedback.status.changed', (m) => statuses.push(m.payload));
 
     const jobId = randomUUID();
     const envelope = await publisher.publish('feedback.requested', {
@@ -222,13 +219,9 @@ describe('feedback-worker (PostgreSQL + RabbitMQ + gRPC + HTTP callback)', () =>
   });
 
   it('re-publishes a transition whose status event was never confirmed (the row is the outbox)', async () => {
+    const seen: StatusEnvelope[] = [];
     const statusChannel = await amqp.createChannel();
-    const { queue } = await statusChannel.assertQueue('', { exclusive: true, autoDelete: true });
-    await statusChannel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.status.changed');
-    const seen: Envelope<MessagePayload<'feedback.status.changed'>>[] = [];
-    await statusChannel.consume(queue, (msg) => {
-      if (msg) seen.push(JSON.parse(msg.content.toString()) as Envelope<MessagePayload<'feedback.status.changed'>>);
-    }, { noAck: true });
+    await collectPublished<StatusEnvelope>(statusChannel, EVENTS_EXCHANGE, 'feedback.status.changed', (m) => seen.push(m));
 
     // As if the worker had crashed between committing `succeeded` and the broker's confirm.
     const jobId = randomUUID();

@@ -13,7 +13,7 @@ import { ConversationsRepository } from './conversations/conversations.repositor
 import { DATA_SOURCE } from '@ragmesh/persistence';
 import { authFetch, TEST_API_KEY } from '../test/auth';
 import { startFakeGrpc } from '../test/fake-grpc';
-import { waitFor } from '@ragmesh/testing';
+import { collectPublished, waitFor } from '@ragmesh/testing';
 
 /*
  * The gateway in-process against the real PostgreSQL and RabbitMQ; retrieval and generation are
@@ -151,12 +151,7 @@ describe('gateway (integration)', () => {
 
     // A temporary queue on the events exchange shows what the gateway published.
     amqp = await amqplib.connect(AMQP_URL);
-    const channel = await amqp.createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'conversation.turn.completed');
-    await channel.consume(queue, (msg) => {
-      if (msg) turnEvents.push(JSON.parse(msg.content.toString()) as TurnCompletedEnvelope);
-    }, { noAck: true });
+    await collectPublished<TurnCompletedEnvelope>(await amqp.createChannel(), EVENTS_EXCHANGE, 'conversation.turn.completed', (m) => turnEvents.push(m));
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { EVENTS_EXCHANGE, PROTO_LOADER_OPTIONS, protoPath, retrieval, serviceTokenInterceptor } from '@ragmesh/contracts';
+import { collectPublished } from '@ragmesh/testing';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { service as healthService } from 'grpc-health-check';
 import { randomBytes } from 'node:crypto';
@@ -98,18 +99,9 @@ describe('retrieval service (gRPC, PostgreSQL, RabbitMQ)', () => {
     // Our own exclusive queue on the events exchange sees what the service announces.
     amqp = await connect(config.AMQP_URL);
     channel = await amqp.createChannel();
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'document.*');
-    await channel.consume(
-      queue,
-      (message) => {
-        if (message === null) return;
-        const body = JSON.parse(message.content.toString()) as EventBody;
-        if (body.payload.documentId.startsWith(run)) events.push(body);
-      },
-      { noAck: true },
-    );
+    await collectPublished<EventBody>(channel, EVENTS_EXCHANGE, 'document.*', (body) => {
+      if (body.payload.documentId.startsWith(run)) events.push(body);
+    });
 
     app = await startRetrieval(config);
 

@@ -3,11 +3,11 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { EVENTS_EXCHANGE, type Envelope, type MessagePayload, PROTO_LOADER_OPTIONS, protoPath } from '@ragmesh/contracts';
 import { Messaging } from '@ragmesh/messaging';
-import amqplib, { type Channel, type ChannelModel } from 'amqplib';
+import amqplib, { type ChannelModel } from 'amqplib';
 import { Client } from 'pg';
 import { startSummarizer, type RunningSummarizer } from './bootstrap';
 import { loadAppConfig } from './config';
-import { waitFor as pollFor } from '@ragmesh/testing';
+import { collectPublished, waitFor as pollFor } from '@ragmesh/testing';
 
 jest.setTimeout(60_000);
 
@@ -66,12 +66,7 @@ describe('summarizer (PostgreSQL + RabbitMQ + gRPC)', () => {
     service = await startSummarizer(config);
 
     observer = await amqplib.connect(AMQP_URL);
-    const channel: Channel = await observer.createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'conversation.summarized');
-    await channel.consume(queue, (msg) => {
-      if (msg) observed.push(JSON.parse(msg.content.toString('utf8')) as Envelope<Summarized>);
-    }, { noAck: true });
+    await collectPublished<Envelope<Summarized>>(await observer.createChannel(), EVENTS_EXCHANGE, 'conversation.summarized', (m) => observed.push(m));
 
     publisher = new Messaging({ url: AMQP_URL, service: 'summarizer-integration-test' });
     await publisher.connect();

@@ -7,3 +7,4 @@ export { freePort } from './ports';
 export { ServiceProcess } from './service-process';
 export type { ServiceProcessOptions } from './service-process';
 export { waitFor, waitUntil } from './wait-for';
+export { collectPublished } from './published';

@@ -11,7 +11,7 @@ import { loadAppConfig } from '../config';
 import { FeedbackRepository, type NewFeedbackJob } from './feedback.repository';
 import { FeedbackUseCase } from './feedback.use-case';
 import { authFetch, TEST_API_KEY } from '../../test/auth';
-import { waitFor } from '@ragmesh/testing';
+import { collectPublished, waitFor } from '@ragmesh/testing';
 
 /* The gateway in-process against the real PostgreSQL and RabbitMQ: POST → outbox → relay → broker, and status events back. */
 
@@ -49,13 +49,7 @@ describe('feedback API (integration)', () => {
   beforeAll(async () => {
     // A temporary queue on the events exchange shows what the relay published; bound before the app so nothing is unroutable.
     amqp = await amqplib.connect(AMQP_URL);
-    const channel = await amqp.createChannel();
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.requested');
-    await channel.consume(queue, (msg) => {
-      if (msg) requested.push(JSON.parse(msg.content.toString()) as Requested);
-    }, { noAck: true });
+    await collectPublished<Requested>(await amqp.createChannel(), EVENTS_EXCHANGE, 'feedback.requested', (m) => requested.push(m));
 
     const config = loadAppConfig({ ...process.env, RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY, DATABASE_URL, AMQP_URL, LOG_LEVEL: 'warn', RETRIEVAL_GRPC_URL: '127.0.0.1:1', GENERATION_GRPC_URL: '127.0.0.1:1' });
     app = await createGatewayApp(config);

@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { EVENTS_EXCHANGE, type Envelope, type MessagePayload } from '@ragmesh/contracts';
 import { DATA_SOURCE } from '@ragmesh/persistence';
-import { waitFor } from '@ragmesh/testing';
+import { collectPublished, waitFor } from '@ragmesh/testing';
 import * as amqplib from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -35,13 +35,7 @@ describe('outbox relay (integration)', () => {
 
   beforeAll(async () => {
     amqp = await amqplib.connect(AMQP_URL);
-    const channel = await amqp.createChannel();
-    await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
-    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-    await channel.bindQueue(queue, EVENTS_EXCHANGE, 'feedback.requested');
-    await channel.consume(queue, (msg) => {
-      if (msg) requested.push(JSON.parse(msg.content.toString()) as Requested);
-    }, { noAck: true });
+    await collectPublished<Requested>(await amqp.createChannel(), EVENTS_EXCHANGE, 'feedback.requested', (m) => requested.push(m));
     const config = loadAppConfig({ ...process.env, RAGMESH_BOOTSTRAP_API_KEY: TEST_API_KEY, DATABASE_URL, AMQP_URL, LOG_LEVEL: 'error', RETRIEVAL_GRPC_URL: '127.0.0.1:1', GENERATION_GRPC_URL: '127.0.0.1:1' });
     app = await createGatewayApp(config);
     await app.init();
