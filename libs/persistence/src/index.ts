@@ -11,3 +11,4 @@ export { DatabaseModule, DATA_SOURCE } from './database.module';
 export { observePool } from './pool-metrics';
 export { MicroBatcher } from './micro-batcher';
 export type { MicroBatcherOptions } from './micro-batcher';
+export { pgPoolOf } from './pg-pool';

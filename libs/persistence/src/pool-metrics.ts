@@ -1,6 +1,7 @@
 import { getOrCreateGauge, metricsRegistry } from '@ragmesh/observability';
 import type { Gauge } from 'prom-client';
 import type { DataSource } from 'typeorm';
+import { pgPoolOf } from './pg-pool';
 
 /** The counters node-postgres' Pool keeps (TypeORM's postgres driver holds one as `master`). */
 interface PgPoolCounts {
@@ -16,9 +17,7 @@ const PG_DEFAULT_MAX = 10;
 const observed = new Map<string, DataSource>();
 
 function poolOf(ds: DataSource): PgPoolCounts | undefined {
-  const master = (ds.driver as unknown as { master?: unknown }).master;
-  if (typeof master !== 'object' || master === null || !('totalCount' in master)) return undefined;
-  return master as PgPoolCounts;
+  return pgPoolOf(ds);
 }
 
 function eachPool(visit: (pool: string, counts: PgPoolCounts) => void): void {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
-import { DATA_SOURCE } from '@ragmesh/persistence';
+import { DATA_SOURCE, pgPoolOf } from '@ragmesh/persistence';
 import type { JobStatus } from '../persistence/entities';
 
 export interface JobRecord {
@@ -153,11 +153,11 @@ interface PendingMarks {
   settle(err?: unknown): void;
 }
 
-/** node-postgres' Pool behind the DataSource (TypeORM's postgres driver holds it as `master`). */
+/** The pg Pool under the DataSource: a job holds one of its connections across statements. */
 function poolOf(ds: DataSource): Pool {
-  const master = (ds.driver as unknown as { master?: Pool }).master;
-  if (!master || typeof master.connect !== 'function') throw new Error('feedback-worker needs the postgres driver (no pg Pool on the DataSource)');
-  return master;
+  const pool = pgPoolOf(ds);
+  if (!pool) throw new Error('feedback-worker needs the postgres driver (no pg Pool on the DataSource)');
+  return pool;
 }
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

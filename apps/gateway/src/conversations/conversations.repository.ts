@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
-import { DATA_SOURCE } from '@ragmesh/persistence';
+import { DATA_SOURCE, pgPoolOf } from '@ragmesh/persistence';
 import { NotFound } from '../http/api-error';
 import {
   Conversation,
@@ -165,15 +165,6 @@ const toMessage = (r: MessageRow): StoredMessage => ({
   createdAt: r.created_at,
 });
 
-/** node-postgres' pool, which TypeORM opened for a PostgreSQL data source. */
-interface PgPool {
-  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
-}
-
-function pgPool(ds: DataSource): PgPool | undefined {
-  const master = (ds.driver as { master?: Partial<PgPool> } | undefined)?.master;
-  return typeof master?.query === 'function' ? (master as PgPool) : undefined;
-}
 
 /** The statements every chat turn runs, by the name each is prepared under (once per pooled connection). */
 const HOT_STATEMENTS = {
@@ -224,9 +215,9 @@ export class PgConversationsRepository extends ConversationsRepository {
    * per turn. Other data sources (the unit tests') take the ordinary path.
    */
   private hot<T>(name: keyof typeof HOT_STATEMENTS, values: unknown[]): Promise<T[]> {
-    const pool = pgPool(this.ds);
+    const pool = pgPoolOf(this.ds);
     if (!pool) return this.ds.query<T[]>(HOT_STATEMENTS[name], values);
-    return pool.query<T>({ name: `gateway.${name}`, text: HOT_STATEMENTS[name], values }).then((result) => result.rows);
+    return pool.query({ name: `gateway.${name}`, text: HOT_STATEMENTS[name], values }).then((result) => result.rows as T[]);
   }
 
   async findOrCreate(id: string | undefined, tenant: string): Promise<Conversation> {
