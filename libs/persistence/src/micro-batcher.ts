@@ -1,9 +1,9 @@
 /**
  * Group commit for concurrent callers: the items submitted during one event-loop turn are run
  * together as one batch (one statement, one round trip) once that turn's I/O callbacks are done
- * (setImmediate), and each caller gets its own result. No timer: a lone item goes out in the same
- * turn it was submitted in, through `runOne`, so low load sees no added wait; under load the
- * turns grow longer and the batches larger by themselves.
+ * (setImmediate), and each caller gets its own result. No timer: a lone item waits only for the
+ * end of its own turn and then runs through `runOne`, so low load sees no added wait beyond that;
+ * under load the turns grow longer and the batches larger by themselves.
  */
 export interface MicroBatcherOptions<I, O> {
   /** Runs several items as one unit; resolves with one result per item, in the order given. */
